@@ -1,0 +1,23 @@
+# make install   the verified stack into the current Python (idempotent; first run builds mmcv, ~10 min)
+# make demo      install, generate demo data, train + evaluate a RetinaNet-ScalableViT, draw predictions
+# make test      install, run the test suite (what CI runs)
+PYTHON ?= python3
+DEMO_CONFIG ?= configs/demo/retinanet_scalablevit_demo.py
+DEMO_WORK_DIR ?= work_dirs/demo_retinanet_scalablevit
+
+.PHONY: install demo test test-all
+install:
+	PYTHON=$(PYTHON) bash tools/install.sh
+
+demo: install
+	$(PYTHON) tools/make_demo_data.py
+	$(PYTHON) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_WORK_DIR)
+	$(PYTHON) tools/test.py $(DEMO_CONFIG) "$$(cat $(DEMO_WORK_DIR)/last_checkpoint)" \
+		--work-dir $(DEMO_WORK_DIR) --show-dir vis
+	@echo "Predictions drawn in $(DEMO_WORK_DIR)/<timestamp>/vis/ ; checkpoint: $$(cat $(DEMO_WORK_DIR)/last_checkpoint)"
+
+test: install
+	$(PYTHON) -m pytest tests -m "not slow"
+
+test-all: install
+	$(PYTHON) -m pytest tests

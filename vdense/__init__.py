@@ -1,0 +1,5 @@
+"""vdense: hierarchical vision transformers for dense prediction on the OpenMMLab stack."""
+from .version import __version__
+from . import compat  # noqa: F401  (patches the frozen stack for today's torch; see compat.py)
+
+__all__ = ['__version__']

@@ -1,0 +1,4 @@
+from .base import HierarchicalBackbone
+from .scalable_vit import ScalableViT
+
+__all__ = ['HierarchicalBackbone', 'ScalableViT']

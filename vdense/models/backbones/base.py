@@ -1,0 +1,106 @@
+"""What every hierarchical backbone shares: output selection and norms, freezing, checkpointing, pretrained loading."""
+from typing import Callable, List, Sequence
+
+import torch
+import torch.nn as nn
+import torch.utils.checkpoint as cp
+from mmengine.logging import print_log
+from mmengine.model import BaseModule
+from mmengine.runner.checkpoint import CheckpointLoader
+
+from vdense.converters.utils import split_compatible, summarize_keys
+
+
+class HierarchicalBackbone(BaseModule):
+    """Base of the vdense backbones.
+
+    Subclasses build their layers, then call :meth:`_build_output_norms`, and implement :meth:`stage_modules`
+    (the modules of stage ``i``, its downsampling included), :meth:`init_from_scratch` and
+    :meth:`convert_checkpoint` (any supported checkpoint layout -> this class's state-dict keys).
+
+    Args:
+        out_indices: stages whose outputs are returned, each through its own norm ``norm{i}``.
+        frozen_stages: -1 freezes nothing, 0 the stem (first downsampling), k the stem and the first k stages
+            (parameters get no gradient, modules stay in eval mode through ``train()``).
+        with_cp: activation checkpointing per block: less memory for some recomputation.
+    """
+
+    def __init__(self, out_indices: Sequence[int], frozen_stages: int, with_cp: bool, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        self.out_indices = tuple(out_indices)
+        self.frozen_stages = frozen_stages
+        self.with_cp = with_cp
+
+    # ---- to implement -------------------------------------------------------------------------------------
+    num_stages: int
+    num_features: List[int]
+
+    def stage_modules(self, i: int) -> List[nn.Module]:
+        raise NotImplementedError
+
+    def init_from_scratch(self) -> None:
+        raise NotImplementedError
+
+    def convert_checkpoint(self, checkpoint) -> dict:
+        raise NotImplementedError
+
+    # ---- shared machinery ---------------------------------------------------------------------------------
+    def _build_output_norms(self, norm_layer: Callable[[int], nn.Module]) -> None:
+        for i in self.out_indices:
+            if not 0 <= i < self.num_stages:
+                raise ValueError(f'out_indices must lie in [0, {self.num_stages - 1}], got {self.out_indices}')
+            self.add_module(f'norm{i}', norm_layer(self.num_features[i]))
+
+    def _output(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        """Channels-last stage output -> normed NCHW map."""
+        return getattr(self, f'norm{i}')(x).permute(0, 3, 1, 2).contiguous()
+
+    def _run_block(self, block: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        if self.with_cp and x.requires_grad and torch.is_grad_enabled():
+            return cp.checkpoint(block, x, use_reentrant=False)
+        return block(x)
+
+    def _frozen_modules(self) -> List[nn.Module]:
+        if self.frozen_stages < 0:
+            return []
+        modules = [self.stage_modules(0)[0]]  # the stem: stage 0's downsampling
+        for i in range(min(self.frozen_stages, self.num_stages)):
+            modules += self.stage_modules(i)
+            if i in self.out_indices:
+                modules.append(getattr(self, f'norm{i}'))
+        return modules
+
+    def _freeze_stages(self) -> None:
+        for m in self._frozen_modules():
+            m.eval()
+            for p in m.parameters():
+                p.requires_grad = False
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self._freeze_stages()
+        return self
+
+    def init_weights(self) -> None:
+        # Scratch init first, so that whatever a checkpoint does not hold (new output norms) is initialised well.
+        self.init_from_scratch()
+        if self.init_cfg is not None and self.init_cfg.get('type') == 'Pretrained':
+            self.load_pretrained(self.init_cfg['checkpoint'])
+        else:
+            super().init_weights()  # honours other init_cfg types (e.g. Kaiming on a submodule)
+        self._is_init = True
+
+    def load_pretrained(self, path: str) -> None:
+        """Loads any supported checkpoint layout, converting it, and reports the keys that did not match."""
+        checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu', logger='current')
+        try:
+            state = self.convert_checkpoint(checkpoint)
+        except (ValueError, KeyError) as e:
+            raise ValueError(f'{path} is not a {type(self).__name__} checkpoint in any layout vdense knows: {e}') from e
+        loadable, missing, unexpected, mismatched = split_compatible(self.state_dict(), state)
+        if not loadable:
+            raise ValueError(f'no weight of {path} fits {type(self).__name__}: '
+                             f'{summarize_keys(missing, unexpected, mismatched)}')
+        self.load_state_dict(loadable, strict=False)
+        print_log(f'{type(self).__name__}: loaded {len(loadable)}/{len(self.state_dict())} tensors from {path}; '
+                  f'{summarize_keys(missing, unexpected, mismatched)}', logger='current')

@@ -1,0 +1,242 @@
+"""ScalableViT (Yang et al., "ScalableViT: Rethinking the Context-oriented Generalization of Vision Transformer",
+ECCV 2022, arXiv 2203.10790) as a dense-prediction backbone.
+
+Same function as the authors' ImageNet code (github Yangr116/ScalableViT) on the same weights, with module names
+kept so their checkpoints load; unlike it, any input size works (IWSA pads to the window and masks the padding,
+SSA's reduction pads to its stride) and attention runs through ``F.scaled_dot_product_attention``.
+Feature maps travel channels-last (B, H, W, C) between blocks, so no block needs H, W passed around.
+"""
+import math
+from functools import partial
+from typing import Dict, Sequence, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn.bricks import DropPath
+from mmengine.model.weight_init import trunc_normal_
+
+from vdense.converters.scalable_vit import convert_scalable_vit
+from vdense.registry import MODELS
+from ..layers import (ConvPatchEmbed, Mlp, PositionEncodingGenerator, pad_to_window, padding_key_mask,
+                      window_partition, window_reverse)
+from .base import HierarchicalBackbone
+
+
+class IWSA(nn.Module):
+    """Interactive window self-attention: plain multi-head attention inside non-overlapping windows (no shift,
+    no relative bias) plus the local interaction module (LIM), a 3x3 depthwise conv over V laid out as the whole
+    image, added before the output projection so information crosses window borders."""
+
+    def __init__(self, dim: int, num_heads: int, window_size: int = 7, qkv_bias: bool = True,
+                 attn_drop: float = 0., proj_drop: float = 0.):
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f'dim {dim} must be divisible by num_heads {num_heads}')
+        self.num_heads = num_heads
+        self.window_size = window_size
+        self.attn_drop = attn_drop
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        self.lim_func = nn.Conv2d(dim, dim, kernel_size=3, stride=1, padding=1, groups=dim)
+        self.proj = nn.Linear(dim, dim)
+        self.proj_drop = nn.Dropout(proj_drop)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, H, W, C = x.shape
+        ws, nh = self.window_size, self.num_heads
+        qkv = self.qkv(x)
+        # LIM sees the unpadded V image, exactly as in the reference.
+        lim = self.lim_func(qkv[..., 2 * C:].permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+
+        qkv, pad_h, pad_w = pad_to_window(qkv, ws)
+        q, k, v = window_partition(qkv, ws).view(-1, ws * ws, 3, nh, C // nh).permute(2, 0, 3, 1, 4).unbind(0)
+        out = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=padding_key_mask(B, H, W, ws, x.device),
+            dropout_p=self.attn_drop if self.training else 0.)
+        out = window_reverse(out.transpose(1, 2).reshape(-1, ws * ws, C), ws, H + pad_h, W + pad_w)
+        if pad_h or pad_w:
+            out = out[:, :H, :W]
+        return self.proj_drop(self.proj(out + lim))
+
+
+class SSA(nn.Module):
+    """Scalable self-attention: keys/values from a spatially reduced map (depthwise sr x sr conv, then 1x1 conv to
+    C' = int(C * c_ratio) channels, LN, GELU); queries and keys in C' channels, values back in C.
+    With sr_ratio == 1 it is plain global multi-head attention (``q`` and ``kv`` projections)."""
+
+    def __init__(self, dim: int, num_heads: int, sr_ratio: int, c_ratio: float, qkv_bias: bool = True,
+                 attn_drop: float = 0., proj_drop: float = 0.):
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f'dim {dim} must be divisible by num_heads {num_heads}')
+        self.num_heads = num_heads
+        self.sr_ratio = sr_ratio
+        self.attn_drop = attn_drop
+        # The reference scales by (head_dim * c_ratio) ** -0.5 in both branches; kept for parity.
+        self.scale = (dim // num_heads * c_ratio) ** -0.5
+        if sr_ratio > 1:
+            reduced = int(dim * c_ratio)
+            if reduced % num_heads:
+                raise ValueError(f'int(dim * c_ratio) = {reduced} must be divisible by num_heads {num_heads}')
+            self.q = nn.Linear(dim, reduced, bias=qkv_bias)
+            self.reduction = nn.Sequential(
+                nn.Conv2d(dim, dim, kernel_size=sr_ratio, stride=sr_ratio, groups=dim),
+                nn.Conv2d(dim, reduced, kernel_size=1))
+            self.norm_act = nn.Sequential(nn.LayerNorm(reduced), nn.GELU())
+            self.k = nn.Linear(reduced, reduced, bias=qkv_bias)
+            self.v = nn.Linear(reduced, dim, bias=qkv_bias)
+        else:
+            self.q = nn.Linear(dim, dim, bias=qkv_bias)
+            self.kv = nn.Linear(dim, dim * 2, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+        self.proj_drop = nn.Dropout(proj_drop)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, H, W, C = x.shape
+        nh = self.num_heads
+        q = self.q(x).view(B, H * W, nh, -1).transpose(1, 2)
+        if self.sr_ratio > 1:
+            src = x.permute(0, 3, 1, 2)
+            # Pad to the stride so borders of odd sizes (and maps smaller than sr) still give keys.
+            pad_h, pad_w = (-H) % self.sr_ratio, (-W) % self.sr_ratio
+            if pad_h or pad_w:
+                src = F.pad(src, (0, pad_w, 0, pad_h))
+            src = self.norm_act(self.reduction(src).flatten(2).transpose(1, 2))
+            k = self.k(src).view(B, -1, nh, q.shape[-1]).transpose(1, 2)
+            v = self.v(src).view(B, -1, nh, C // nh).transpose(1, 2)
+        else:
+            k, v = self.kv(x).view(B, H * W, 2, nh, C // nh).permute(2, 0, 3, 1, 4).unbind(0)
+        out = F.scaled_dot_product_attention(q, k, v, dropout_p=self.attn_drop if self.training else 0.,
+                                             scale=self.scale)
+        return self.proj_drop(self.proj(out.transpose(1, 2).reshape(B, H, W, C)))
+
+
+class ScalableViTBlock(nn.Module):
+    """Pre-norm transformer block around IWSA (``window_size`` > 1) or SSA (``window_size`` == 1)."""
+
+    def __init__(self, dim: int, num_heads: int, window_size: int, sr_ratio: int, c_ratio: float,
+                 mlp_ratio: float = 4., qkv_bias: bool = True, drop: float = 0., attn_drop: float = 0.,
+                 drop_path: float = 0., norm_layer=nn.LayerNorm):
+        super().__init__()
+        self.norm1 = norm_layer(dim)
+        if window_size > 1:
+            self.attn = IWSA(dim, num_heads, window_size, qkv_bias, attn_drop, drop)
+        else:
+            self.attn = SSA(dim, num_heads, sr_ratio, c_ratio, qkv_bias, attn_drop, drop)
+        self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
+        self.norm2 = norm_layer(dim)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio), drop=drop)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.drop_path(self.attn(self.norm1(x)))
+        return x + self.drop_path(self.mlp(self.norm2(x)))
+
+
+@MODELS.register_module()
+class ScalableViT(HierarchicalBackbone):
+    """ScalableViT backbone: four stages of alternating IWSA (even blocks) and SSA (odd blocks) with a PEG after
+    block 0 of each stage, emitting NCHW maps at strides 4, 8, 16, 32.
+
+    Args:
+        arch: 's', 'b', 'l' (or 'small', 'base', 'large'), or a dict with ``embed_dims``, ``depths``,
+            ``num_heads``, ``c_ratios`` and optionally ``sr_ratios``, ``window_sizes``, ``mlp_ratios``.
+        drop_path_rate: stochastic depth, rising linearly over all blocks to this value.
+        out_indices, frozen_stages, with_cp: see :class:`HierarchicalBackbone`.
+        init_cfg: ``dict(type='Pretrained', checkpoint=...)`` takes the authors' ``.pth``, a vdense
+            backbone-only export or any mmdet/mmseg/mmpretrain checkpoint holding a ScalableViT.
+    """
+    arch_zoo: Dict[str, dict] = {
+        's': dict(embed_dims=[64, 128, 256, 512], depths=[2, 2, 20, 2], num_heads=[2, 4, 8, 16],
+                  c_ratios=[1.25, 1.25, 1.25, 1]),
+        'b': dict(embed_dims=[96, 192, 384, 768], depths=[2, 2, 14, 6], num_heads=[3, 6, 12, 24],
+                  c_ratios=[2, 1.25, 1.25, 1]),
+        'l': dict(embed_dims=[128, 256, 512, 1024], depths=[2, 6, 12, 4], num_heads=[4, 8, 16, 32],
+                  c_ratios=[0.25, 0.5, 1, 1]),
+    }
+    arch_aliases = {'small': 's', 'base': 'b', 'large': 'l'}
+    arch_defaults = dict(sr_ratios=[8, 4, 2, 1], window_sizes=[7, 7, 7, 7], mlp_ratios=[4, 4, 4, 4])
+
+    def __init__(self, arch: Union[str, dict] = 's', in_channels: int = 3, out_indices: Sequence[int] = (0, 1, 2, 3),
+                 qkv_bias: bool = True, drop_rate: float = 0., attn_drop_rate: float = 0.,
+                 drop_path_rate: float = 0.2, frozen_stages: int = -1, with_cp: bool = False, init_cfg=None):
+        super().__init__(out_indices, frozen_stages, with_cp, init_cfg)
+        cfg = self._resolve_arch(arch)
+        self.arch_settings = cfg
+        self.num_stages = len(cfg['depths'])
+        self.num_features = list(cfg['embed_dims'])
+        norm_layer = partial(nn.LayerNorm, eps=1e-6)
+
+        dpr = torch.linspace(0, drop_path_rate, sum(cfg['depths'])).tolist()
+        self.patch_embeds = nn.ModuleList()
+        self.pos_block = nn.ModuleList()
+        self.stages = nn.ModuleList()
+        cur = 0
+        for i, (dim, depth) in enumerate(zip(cfg['embed_dims'], cfg['depths'])):
+            if i == 0:  # overlapping 7x7 stride-4 stem
+                self.patch_embeds.append(ConvPatchEmbed(in_channels, dim, 7, 4, 3, norm_layer))
+            else:
+                self.patch_embeds.append(ConvPatchEmbed(cfg['embed_dims'][i - 1], dim, 3, 2, 1, norm_layer))
+            self.pos_block.append(PositionEncodingGenerator(dim))
+            self.stages.append(nn.ModuleList([
+                ScalableViTBlock(
+                    dim, cfg['num_heads'][i],
+                    window_size=cfg['window_sizes'][i] if j % 2 == 0 else 1,
+                    sr_ratio=cfg['sr_ratios'][i], c_ratio=cfg['c_ratios'][i], mlp_ratio=cfg['mlp_ratios'][i],
+                    qkv_bias=qkv_bias, drop=drop_rate, attn_drop=attn_drop_rate, drop_path=dpr[cur + j],
+                    norm_layer=norm_layer) for j in range(depth)]))
+            cur += depth
+        self.pos_drop = nn.Dropout(drop_rate)
+        self._build_output_norms(norm_layer)
+
+    @classmethod
+    def _resolve_arch(cls, arch: Union[str, dict]) -> dict:
+        if isinstance(arch, str):
+            key = cls.arch_aliases.get(arch.lower(), arch.lower())
+            if key not in cls.arch_zoo:
+                raise ValueError(f'unknown ScalableViT arch {arch!r}: choose from {sorted(cls.arch_zoo)} '
+                                 f'or {sorted(cls.arch_aliases)}, or pass a dict')
+            arch = cls.arch_zoo[key]
+        required = {'embed_dims', 'depths', 'num_heads', 'c_ratios'}
+        if not required <= set(arch):
+            raise ValueError(f'a ScalableViT arch dict needs {sorted(required)}, got {sorted(arch)}')
+        cfg = {**cls.arch_defaults, **arch}
+        lengths = {k: len(v) for k, v in cfg.items()}
+        if len(set(lengths.values())) != 1:
+            raise ValueError(f'ScalableViT arch lists must all have one entry per stage, got lengths {lengths}')
+        return cfg
+
+    def stage_modules(self, i: int):
+        return [self.patch_embeds[i], self.pos_block[i], self.stages[i]]
+
+    def init_from_scratch(self) -> None:
+        """The reference init: trunc-normal Linear, unit LayerNorm, He-normal (fan-out) convs."""
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                trunc_normal_(m.weight, std=.02)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Conv2d):
+                fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels // m.groups
+                nn.init.normal_(m.weight, 0, math.sqrt(2.0 / fan_out))
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+
+    def convert_checkpoint(self, checkpoint) -> dict:
+        return convert_scalable_vit(checkpoint, self.num_stages)
+
+    def forward(self, x: torch.Tensor):
+        outs = []
+        for i in range(self.num_stages):
+            x = self.pos_drop(self.patch_embeds[i](x))
+            for j, block in enumerate(self.stages[i]):
+                x = self._run_block(block, x)
+                if j == 0:
+                    x = self.pos_block[i](x)
+            if i in self.out_indices:
+                outs.append(self._output(i, x))
+            if i < self.num_stages - 1:
+                x = x.permute(0, 3, 1, 2)
+        return tuple(outs)

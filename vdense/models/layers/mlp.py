@@ -1,0 +1,19 @@
+"""Transformer feed-forward block."""
+import torch
+import torch.nn as nn
+
+
+class Mlp(nn.Module):
+    """Linear -> GELU -> Dropout -> Linear -> Dropout (timm naming: ``fc1``, ``fc2``)."""
+
+    def __init__(self, in_features: int, hidden_features: int, out_features: int = None,
+                 act_layer=nn.GELU, drop: float = 0.):
+        super().__init__()
+        out_features = out_features or in_features
+        self.fc1 = nn.Linear(in_features, hidden_features)
+        self.act = act_layer()
+        self.fc2 = nn.Linear(hidden_features, out_features)
+        self.drop = nn.Dropout(drop)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
