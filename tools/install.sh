@@ -97,11 +97,12 @@ say "checking the OpenMMLab stack (mmengine, mmdet, mmseg, mmpretrain), timm, py
 "${PIP[@]}" install -q -r requirements/runtime.txt -r requirements/tests.txt
 
 # 4. vdense itself, editable, so that other projects can `import vdense.models`.
-if ! "$PY" -c "import vdense, os, sys; sys.exit(os.path.realpath(os.path.dirname(vdense.__file__)) != os.path.realpath('$ROOT/vdense'))" 2>/dev/null; then
+# Checked from / so that the clone's own folder on sys.path does not hide what is really installed.
+if ! (cd / && "$PY" -c "import vdense, os, sys; sys.exit(os.path.realpath(os.path.dirname(vdense.__file__)) != os.path.realpath('$ROOT/vdense'))") 2>/dev/null; then
     say "installing vdense (editable) from $ROOT"
     "${PIP[@]}" install -q --no-deps --no-build-isolation -e .
 fi
 
-"$PY" -c "import mmcv, mmengine, mmdet, mmseg, mmpretrain, torch; from mmcv.ops import nms; import vdense.models" \
+(cd / && "$PY" -c "import mmcv, mmengine, mmdet, mmseg, mmpretrain, torch; from mmcv.ops import nms; import vdense.models") \
     || { say "the stack is installed but does not import (see above)" >&2; exit 1; }
 say "ready in $(( $(date +%s) - start ))s: torch $("$PY" -c 'import torch; print(torch.__version__)'), mmcv $MMCV_VERSION (ops), mmdet 3.3.0, mmseg 1.2.2, mmpretrain 1.2.0"
