@@ -1,0 +1,26 @@
+"""Shared by the tests that run the tools as a user would (subprocesses, generated data)."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+DEMO_CONFIG = osp.join(ROOT, 'configs', 'demo', 'retinanet_scalablevit_demo.py')
+
+
+def run_tool(tool, *args, timeout=900, check=True):
+    env = dict(os.environ, PYTHONWARNINGS='ignore')
+    proc = subprocess.run([sys.executable, osp.join(ROOT, 'tools', tool), *map(str, args)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f'{tool} {args} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}')
+    return proc
+
+
+def demo_data_options(coco_root):
+    root = str(coco_root).rstrip('/') + '/'
+    return ['train_dataloader.dataset.data_root=' + root, 'val_dataloader.dataset.data_root=' + root,
+            'test_dataloader.dataset.data_root=' + root,
+            f'val_evaluator.ann_file={root}annotations/instances_val.json',
+            f'test_evaluator.ann_file={root}annotations/instances_val.json']
