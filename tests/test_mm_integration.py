@@ -45,3 +45,21 @@ def test_mmengine_checkpoints_load_under_weights_only(tmp_path):
     torch.save(ckpt, tmp_path / 'c.pth')
     loaded = torch.load(tmp_path / 'c.pth')  # no weights_only=False: the default must work
     assert loaded['meta']['message_hub']['log_scalars']['loss'].mean() == 1.5
+
+
+class _SneakyGetattr:
+    """Pickles as getattr(HistoryBuffer, '__init__'): a step towards arbitrary objects a checkpoint must not take."""
+
+    def __reduce__(self):
+        from mmengine.logging.history_buffer import HistoryBuffer
+        return getattr, (HistoryBuffer, '__init__')
+
+
+def test_weights_only_still_refuses_other_getattr(tmp_path):
+    import pickle
+
+    import pytest
+    import vdense  # noqa: F401
+    torch.save({'x': _SneakyGetattr()}, tmp_path / 'evil.pth')
+    with pytest.raises(pickle.UnpicklingError, match='not allowed'):
+        torch.load(tmp_path / 'evil.pth')

@@ -1,30 +1,35 @@
-# A small RetinaNet-ScalableViT trained from scratch on the generated shapes (make demo): ~4 min on 2 CPU cores.
-# Same code path as the COCO configs; only the sizes and the schedule are small.
+# A small RetinaNet-ScalableViT trained from scratch on the generated shapes (make demo): about 4 minutes on
+# 2 CPU cores to box mAP ~0.55. Same code path as the COCO configs; only the sizes and the schedule are small.
 _base_ = [
     '../_base_/models/retinanet.py', '../_base_/datasets/demo_coco_detection.py',
     '../_base_/default_runtime_det.py',
 ]
 model = dict(
     backbone=dict(
-        # A ScalableViT shrunk to 32-256 channels and 2 blocks per stage; window 8 divides every stage at 256x256.
-        arch=dict(embed_dims=[32, 64, 128, 256], depths=[2, 2, 2, 2], num_heads=[1, 2, 4, 8],
-                  c_ratios=[1.25, 1.25, 1.25, 1], window_sizes=[8, 8, 8, 8]),
-        drop_path_rate=0.1),
+        # ScalableViT shrunk to 32-256 channels and 2 blocks (IWSA + SSA) per stage; window 6 divides every
+        # stage (48, 24, 12, 6) of the 192x192 images, and sr 8/4/2/1 reduces each to 6x6 keys.
+        arch=dict(_delete_=True, embed_dims=[32, 64, 128, 256], depths=[2, 2, 2, 2], num_heads=[1, 2, 4, 8],
+                  c_ratios=[1.25, 1.25, 1.25, 1], window_sizes=[6, 6, 6, 6]),
+        drop_path_rate=0.0),  # a short from-scratch run underfits: no stochastic depth
     neck=dict(in_channels=[32, 64, 128, 256], out_channels=64),
     bbox_head=dict(num_classes=4, in_channels=64, feat_channels=64, stacked_convs=2))
 
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12, val_interval=12)
+# Small batches, many steps: on 2 cores, 1200 steps of 4 images learn far more than 600 of 8 in the same time
+# (measured: box mAP 0.55 vs 0.25 after ~4 min). lr 2e-3 is the fastest that stays stable (3e-3 diverged).
+train_dataloader = dict(batch_size=4)
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=24, val_interval=24)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
-    dict(type='CosineAnnealingLR', T_max=12, eta_min=1e-5, by_epoch=True, begin=0, end=12),
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
+    dict(type='CosineAnnealingLR', T_max=24, eta_min=1e-5, by_epoch=True, begin=0, end=24),
 ]
 optim_wrapper = dict(
     type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
+    optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
     paramwise_cfg=dict(custom_keys={'pos_block': dict(decay_mult=0.), 'norm': dict(decay_mult=0.)}),
     clip_grad=dict(max_norm=10.0))
-auto_scale_lr = dict(enable=False, base_batch_size=8)
-default_hooks = dict(logger=dict(interval=5), checkpoint=dict(interval=12, max_keep_ckpts=1))
-log_processor = dict(window_size=5)
+auto_scale_lr = dict(enable=False, base_batch_size=4)
+default_hooks = dict(logger=dict(interval=25), checkpoint=dict(interval=24, max_keep_ckpts=1))
+log_processor = dict(window_size=25)
+randomness = dict(seed=0)  # the demo is repeatable

@@ -53,9 +53,11 @@ def _shape_polygon(label: int, cx: float, cy: float, r: float, rot: float) -> np
     return np.stack([cx + radii * np.cos(angles), cy + radii * np.sin(angles)], 1).astype(np.float32)
 
 
-def make_image(rng: np.random.Generator, size: int = 256, max_objects: int = 5,
-               min_radius: float = 14, max_radius: float = 48) -> Tuple[np.ndarray, List[Instance]]:
-    """One image (BGR uint8) with 1..max_objects non-overlapping shapes."""
+def make_image(rng: np.random.Generator, size: int = 192, max_objects: int = 5,
+               min_radius: float = None, max_radius: float = None) -> Tuple[np.ndarray, List[Instance]]:
+    """One image (BGR uint8) with 1..max_objects non-overlapping shapes, radii 6-21% of the image size."""
+    min_radius = min_radius or 0.06 * size
+    max_radius = max_radius or 0.21 * size
     img = _texture(rng, size)
     placed: List[Tuple[float, float, float]] = []
     instances: List[Instance] = []
@@ -86,7 +88,7 @@ def _instance_mask(poly: np.ndarray, size: int) -> np.ndarray:
     return mask
 
 
-def write_coco_split(out_dir: str, split: str, num_images: int, seed: int, size: int = 256) -> str:
+def write_coco_split(out_dir: str, split: str, num_images: int, seed: int, size: int = 192) -> str:
     """Writes ``{out_dir}/{split}/*.jpg`` and ``{out_dir}/annotations/instances_{split}.json``; returns the json."""
     rng = np.random.default_rng(seed)
     img_dir = osp.join(out_dir, split)
@@ -117,14 +119,15 @@ def write_coco_split(out_dir: str, split: str, num_images: int, seed: int, size:
 DEFAULT_SPLITS: Dict[str, Tuple[int, int]] = {'train': (200, 0), 'val': (50, 1)}  # split -> (images, seed)
 
 
-def make_demo_coco(root: str = 'data/demo', splits: Dict[str, Tuple[int, int]] = None, size: int = 256) -> str:
+def make_demo_coco(root: str = 'data/demo', splits: Dict[str, Tuple[int, int]] = None, size: int = 192) -> str:
     """Generates the COCO-format demo set under ``{root}/coco`` (skipped when already complete)."""
     out = osp.join(root, 'coco')
     for split, (n, seed) in (splits or DEFAULT_SPLITS).items():
         ann = osp.join(out, 'annotations', f'instances_{split}.json')
         if osp.exists(ann):
             with open(ann) as f:
-                if len(json.load(f)['images']) == n:
-                    continue
+                images = json.load(f)['images']
+            if len(images) == n and images[0]['width'] == size:
+                continue
         write_coco_split(out, split, n, seed, size)
     return out

@@ -1,4 +1,4 @@
-# The generated shapes data set (tools/make_demo_data.py) in COCO format: 4 classes, 256x256 images.
+# The generated shapes data set (tools/make_demo_data.py) in COCO format: 4 classes, 192x192 images.
 _base_ = './coco_detection.py'
 
 data_root = 'data/demo/coco/'
@@ -7,11 +7,13 @@ metainfo = dict(classes=('circle', 'square', 'triangle', 'star'),
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=(192, 192), keep_ratio=True),  # the images are 192x192: records scale_factor
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(192, 192), keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]

@@ -1,7 +1,9 @@
 from .mlp import Mlp
 from .patch_embed import ConvPatchEmbed
 from .peg import PositionEncodingGenerator
-from .window import padding_key_mask, pad_to_window, window_partition, window_reverse
+from .relative_position import relative_position_index, resize_bias_table
+from .window import (pad_to_window, padding_key_mask, shifted_window_mask, window_partition,
+                     window_reverse)
 
 __all__ = ['Mlp', 'ConvPatchEmbed', 'PositionEncodingGenerator', 'pad_to_window', 'window_partition',
-           'window_reverse', 'padding_key_mask']
+           'window_reverse', 'padding_key_mask', 'shifted_window_mask', 'relative_position_index', 'resize_bias_table']

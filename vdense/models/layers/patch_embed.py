@@ -1,20 +1,28 @@
 """Convolutional patch embeddings."""
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 
 class ConvPatchEmbed(nn.Module):
     """Conv2d (optionally overlapping) + LayerNorm, NCHW in, channels-last (B, H', W', C) out.
 
-    The output size is whatever the convolution gives (ceil(H / stride) with ``padding = (kernel - stride) // 2``
-    style overlap), so any input size works.
+    With ``pad_to_stride`` the input is zero-padded at the bottom/right to a multiple of the stride first
+    (mmdet's "corner" adaptive padding, as Swin needs for non-overlapping patches), so no border pixel is lost.
+    Otherwise the output size is whatever the convolution gives; any input size works either way.
     """
 
-    def __init__(self, in_channels: int, embed_dim: int, kernel_size: int, stride: int, padding: int,
-                 norm_layer=nn.LayerNorm):
+    def __init__(self, in_channels: int, embed_dim: int, kernel_size: int, stride: int, padding: int = 0,
+                 norm_layer=nn.LayerNorm, pad_to_stride: bool = False):
         super().__init__()
+        self.stride = stride
+        self.pad_to_stride = pad_to_stride
         self.proj = nn.Conv2d(in_channels, embed_dim, kernel_size, stride, padding)
         self.norm = norm_layer(embed_dim) if norm_layer is not None else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.pad_to_stride:
+            pad_h, pad_w = (-x.shape[2]) % self.stride, (-x.shape[3]) % self.stride
+            if pad_h or pad_w:
+                x = F.pad(x, (0, pad_w, 0, pad_h))
         return self.norm(self.proj(x).permute(0, 2, 3, 1))

@@ -59,3 +59,19 @@ def padding_key_mask(batch: int, H: int, W: int, window_size: int,
     if mask is None:
         return None
     return mask.expand(batch, *mask.shape).reshape(-1, *mask.shape[1:])
+
+
+@lru_cache(maxsize=32)
+def shifted_window_mask(H: int, W: int, window_size: int, shift: int, device: torch.device) -> torch.Tensor:
+    """Swin's additive shift mask for a padded (H, W) map: (num_windows, ws*ws, ws*ws), 0 within a region and
+    -100 across regions (the reference value), built once per size and cached."""
+    img = torch.zeros(1, H, W, 1, device=device)
+    bounds = (slice(0, -window_size), slice(-window_size, -shift), slice(-shift, None))
+    region = 0
+    for hs in bounds:
+        for ws in bounds:
+            img[:, hs, ws] = region
+            region += 1
+    windows = window_partition(img, window_size).squeeze(-1)
+    diff = windows[:, None, :] - windows[:, :, None]
+    return torch.zeros_like(diff).masked_fill(diff != 0, -100.0)

@@ -1,0 +1,220 @@
+"""Swin Transformer (Liu et al., ICCV 2021) as a dense-prediction backbone.
+
+The same function as the reference implementations on the same weights (microsoft/Swin-Transformer, mmdet's
+``SwinTransformer``, timm's ``swin_*``), with attention through ``F.scaled_dot_product_attention`` (relative
+bias + shift mask as ``attn_mask``), masks cached per input size, and any input size (zero padding to the window
+after ``norm1``, exactly as the references pad). Loads the official, mmdet and timm checkpoint layouts.
+"""
+from typing import Dict, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn.bricks import DropPath
+from mmengine.logging import print_log
+from mmengine.model.weight_init import trunc_normal_
+
+from vdense.converters.swin import convert_swin
+from vdense.registry import MODELS
+from ..layers import (ConvPatchEmbed, Mlp, pad_to_window, relative_position_index, resize_bias_table,
+                      shifted_window_mask, window_partition, window_reverse)
+from .base import HierarchicalBackbone
+
+
+class WindowAttention(nn.Module):
+    """Multi-head self-attention inside windows with a learned relative-position bias."""
+
+    def __init__(self, dim: int, num_heads: int, window_size: int, qkv_bias: bool = True,
+                 attn_drop: float = 0., proj_drop: float = 0.):
+        super().__init__()
+        self.num_heads = num_heads
+        self.window_size = window_size
+        self.attn_drop = attn_drop
+        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window_size - 1) ** 2, num_heads))
+        self.register_buffer('relative_position_index', relative_position_index(window_size).clone(),
+                             persistent=False)
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+        self.proj_drop = nn.Dropout(proj_drop)
+
+    def relative_bias(self) -> torch.Tensor:
+        n = self.window_size ** 2
+        return self.relative_position_bias_table[self.relative_position_index.view(-1)].view(n, n, -1).permute(2, 0, 1)
+
+    def forward(self, windows: torch.Tensor, shift_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """windows: (B, num_windows, N, C); shift_mask: (num_windows, N, N) or None."""
+        B, nW, N, C = windows.shape
+        q, k, v = self.qkv(windows).view(B, nW, N, 3, self.num_heads, -1).permute(3, 0, 1, 4, 2, 5).unbind(0)
+        bias = self.relative_bias()  # (heads, N, N), shared by all windows
+        mask = bias if shift_mask is None else bias.unsqueeze(0) + shift_mask.unsqueeze(1)
+        if mask.dim() == 4 and B > 1:
+            # 5-D so the per-window (nW, heads, N, N) mask broadcasts over the batch without being copied.
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask.to(q.dtype),
+                                                 dropout_p=self.attn_drop if self.training else 0.)
+        else:
+            out = F.scaled_dot_product_attention(q.flatten(0, 1), k.flatten(0, 1), v.flatten(0, 1),
+                                                 attn_mask=mask.to(q.dtype),
+                                                 dropout_p=self.attn_drop if self.training else 0.).view(q.shape)
+        return self.proj_drop(self.proj(out.transpose(2, 3).reshape(B, nW, N, C)))
+
+
+class SwinBlock(nn.Module):
+    """W-MSA (``shift=False``) or SW-MSA block. When the whole map fits in one window, the shift and window are
+    dropped as the official code does at that resolution (only one window: nothing to shift between)."""
+
+    def __init__(self, dim: int, num_heads: int, window_size: int, shift: bool, mlp_ratio: float = 4.,
+                 qkv_bias: bool = True, drop: float = 0., attn_drop: float = 0., drop_path: float = 0.,
+                 norm_layer=nn.LayerNorm, shift_single_window: bool = False):
+        super().__init__()
+        self.window_size = window_size
+        self.shift = shift
+        self.shift_single_window = shift_single_window
+        self.norm1 = norm_layer(dim)
+        self.attn = WindowAttention(dim, num_heads, window_size, qkv_bias, attn_drop, drop)
+        self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
+        self.norm2 = norm_layer(dim)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio), drop=drop)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, H, W, C = x.shape
+        ws = self.window_size
+        shift = ws // 2 if self.shift and (self.shift_single_window or max(H, W) > ws) else 0
+        shortcut = x
+        x, pad_h, pad_w = pad_to_window(self.norm1(x), ws)
+        Hp, Wp = H + pad_h, W + pad_w
+        mask = None
+        if shift:
+            x = torch.roll(x, shifts=(-shift, -shift), dims=(1, 2))
+            mask = shifted_window_mask(Hp, Wp, ws, shift, x.device)
+        x = self.attn(window_partition(x, ws).view(B, -1, ws * ws, C), mask)
+        x = window_reverse(x.view(-1, ws * ws, C), ws, Hp, Wp)
+        if shift:
+            x = torch.roll(x, shifts=(shift, shift), dims=(1, 2))
+        if pad_h or pad_w:
+            x = x[:, :H, :W]
+        x = shortcut + self.drop_path(x)
+        return x + self.drop_path(self.mlp(self.norm2(x)))
+
+
+class PatchMerging(nn.Module):
+    """2x2 neighbours concatenated (official order: (0,0), (1,0), (0,1), (1,1)) -> LN(4C) -> Linear(4C, 2C)."""
+
+    def __init__(self, dim: int, norm_layer=nn.LayerNorm):
+        super().__init__()
+        self.norm = norm_layer(4 * dim)
+        self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, H, W, C = x.shape
+        if H % 2 or W % 2:
+            x = F.pad(x, (0, 0, 0, W % 2, 0, H % 2))
+        x = x.view(B, (H + 1) // 2, 2, (W + 1) // 2, 2, C).permute(0, 1, 3, 4, 2, 5).flatten(3)
+        return self.reduction(self.norm(x))
+
+
+class SwinStage(nn.Module):
+    def __init__(self, blocks: nn.ModuleList, downsample: Optional[nn.Module]):
+        super().__init__()
+        self.blocks = blocks
+        self.downsample = downsample
+
+
+@MODELS.register_module()
+class Swin(HierarchicalBackbone):
+    """Swin Transformer backbone emitting NCHW maps at strides 4, 8, 16, 32 (taken before each patch merging).
+
+    Args:
+        arch: 't', 's', 'b', 'l' (or 'tiny', 'small', 'base', 'large') or a dict with ``embed_dims``,
+            ``depths``, ``num_heads``.
+        window_size: attention window (7 for the IN-1K checkpoints, 12 for the 384 ones); tables of checkpoints
+            of another window size are resized when loading.
+        shift_single_window: shift even when the whole map fits in one window, as mmdet's implementation does;
+            the official code (and timm at 224) does not, so neither do we by default.
+    """
+    arch_zoo: Dict[str, dict] = {
+        't': dict(embed_dims=96, depths=[2, 2, 6, 2], num_heads=[3, 6, 12, 24]),
+        's': dict(embed_dims=96, depths=[2, 2, 18, 2], num_heads=[3, 6, 12, 24]),
+        'b': dict(embed_dims=128, depths=[2, 2, 18, 2], num_heads=[4, 8, 16, 32]),
+        'l': dict(embed_dims=192, depths=[2, 2, 18, 2], num_heads=[6, 12, 24, 48]),
+    }
+    arch_aliases = {'tiny': 't', 'small': 's', 'base': 'b', 'large': 'l'}
+
+    def __init__(self, arch: Union[str, dict] = 't', in_channels: int = 3, window_size: int = 7,
+                 mlp_ratio: float = 4., qkv_bias: bool = True, out_indices: Sequence[int] = (0, 1, 2, 3),
+                 drop_rate: float = 0., attn_drop_rate: float = 0., drop_path_rate: float = 0.1,
+                 frozen_stages: int = -1, with_cp: bool = False, shift_single_window: bool = False,
+                 init_cfg=None):
+        super().__init__(out_indices, frozen_stages, with_cp, init_cfg)
+        cfg = self._resolve_arch(arch)
+        self.arch_settings = cfg
+        self.window_size = window_size
+        depths = cfg['depths']
+        self.num_stages = len(depths)
+        self.num_features = [cfg['embed_dims'] * 2 ** i for i in range(self.num_stages)]
+        self.patch_embed = ConvPatchEmbed(in_channels, cfg['embed_dims'], 4, 4, 0, nn.LayerNorm, pad_to_stride=True)
+        self.pos_drop = nn.Dropout(drop_rate)
+        dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        self.stages = nn.ModuleList()
+        for i, (depth, dim) in enumerate(zip(depths, self.num_features)):
+            blocks = nn.ModuleList([
+                SwinBlock(dim, cfg['num_heads'][i], window_size, shift=j % 2 == 1, mlp_ratio=mlp_ratio,
+                          qkv_bias=qkv_bias, drop=drop_rate, attn_drop=attn_drop_rate,
+                          drop_path=dpr[sum(depths[:i]) + j], shift_single_window=shift_single_window)
+                for j in range(depth)])
+            downsample = PatchMerging(dim) if i < self.num_stages - 1 else None
+            self.stages.append(SwinStage(blocks, downsample))
+        self._build_output_norms(nn.LayerNorm)
+
+    @classmethod
+    def _resolve_arch(cls, arch: Union[str, dict]) -> dict:
+        if isinstance(arch, str):
+            key = cls.arch_aliases.get(arch.lower(), arch.lower())
+            if key not in cls.arch_zoo:
+                raise ValueError(f'unknown Swin arch {arch!r}: choose from {sorted(cls.arch_zoo)} '
+                                 f'or {sorted(cls.arch_aliases)}, or pass a dict')
+            return dict(cls.arch_zoo[key])
+        required = {'embed_dims', 'depths', 'num_heads'}
+        if not required <= set(arch):
+            raise ValueError(f'a Swin arch dict needs {sorted(required)}, got {sorted(arch)}')
+        if len(arch['depths']) != len(arch['num_heads']):
+            raise ValueError('Swin arch: depths and num_heads need one entry per stage')
+        return dict(arch)
+
+    def stage_modules(self, i: int):
+        return [self.patch_embed, self.stages[0]] if i == 0 else [self.stages[i]]
+
+    def init_from_scratch(self) -> None:
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                trunc_normal_(m.weight, std=.02)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, WindowAttention):
+                trunc_normal_(m.relative_position_bias_table, std=.02)
+
+    def convert_checkpoint(self, checkpoint) -> dict:
+        state = convert_swin(checkpoint, self.num_stages)
+        resized = set()
+        for k, v in state.items():
+            if k.endswith('relative_position_bias_table') and v.shape[0] != (2 * self.window_size - 1) ** 2:
+                state[k] = resize_bias_table(v, self.window_size)
+                resized.add(int(round(v.shape[0] ** 0.5) + 1) // 2)
+        if resized:
+            print_log(f'Swin: resized relative-position tables from window {sorted(resized)} to '
+                      f'{self.window_size} (bicubic)', logger='current')
+        return state
+
+    def forward(self, x: torch.Tensor):
+        x = self.pos_drop(self.patch_embed(x))
+        outs = []
+        for i, stage in enumerate(self.stages):
+            for block in stage.blocks:
+                x = self._run_block(block, x)
+            if i in self.out_indices:
+                outs.append(self._output(i, x))
+            if stage.downsample is not None:
+                x = stage.downsample(x)
+        return tuple(outs)
