@@ -13,7 +13,8 @@ def _perturb(module, seed=0):
     with torch.no_grad():
         for p in module.parameters():
             p.add_(torch.randn(p.shape, generator=g) * 0.02)
-    return module.eval()
+    module.eval()  # mmdet's SwinTransformer.train() does not return self
+    return module
 
 
 @pytest.fixture(scope='module')
@@ -117,8 +118,8 @@ def test_frozen_stages_and_with_cp():
             torch.testing.assert_close(p.grad, q.grad, rtol=1e-5, atol=1e-6, msg=name)
 
 
-@pytest.mark.parametrize('arch,params', [('t', 27.52), ('s', 48.84), ('b', 86.68)])
+@pytest.mark.parametrize('arch,params', [('t', 27.52), ('s', 48.84), ('b', 86.74)])
 def test_parameter_counts(arch, params):
-    # Backbone without output norms and head: the classifier's 28.3 M / 49.6 M / 87.8 M less head and final norm.
+    # Backbone without output norms and head: the classifiers' 28.29 / 49.61 / 87.77 M less head and final norm.
     n = sum(p.numel() for k, p in Swin(arch).named_parameters() if not k.startswith('norm'))
     assert round(n / 1e6, 2) == params

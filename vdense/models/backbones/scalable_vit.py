@@ -18,8 +18,8 @@ from mmengine.model.weight_init import trunc_normal_
 
 from vdense.converters.scalable_vit import convert_scalable_vit
 from vdense.registry import MODELS
-from ..layers import (ConvPatchEmbed, Mlp, PositionEncodingGenerator, pad_to_window, padding_key_mask,
-                      window_partition, window_reverse)
+from ..layers import (ConvPatchEmbed, Mlp, PositionEncodingGenerator, expand_window_mask, map_to_windows,
+                      window_grid, windows_to_map)
 from .base import HierarchicalBackbone
 
 
@@ -48,14 +48,13 @@ class IWSA(nn.Module):
         # LIM sees the unpadded V image, exactly as in the reference.
         lim = self.lim_func(qkv[..., 2 * C:].permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
 
-        qkv, pad_h, pad_w = pad_to_window(qkv, ws)
-        q, k, v = window_partition(qkv, ws).view(-1, ws * ws, 3, nh, C // nh).permute(2, 0, 3, 1, 4).unbind(0)
-        out = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=padding_key_mask(B, H, W, ws, x.device),
-            dropout_p=self.attn_drop if self.training else 0.)
-        out = window_reverse(out.transpose(1, 2).reshape(-1, ws * ws, C), ws, H + pad_h, W + pad_w)
-        if pad_h or pad_w:
-            out = out[:, :H, :W]
+        grid = window_grid(H, W, ws, 0, x.device)
+        q, k, v = map_to_windows(qkv, grid).view(-1, ws * ws, 3, nh, C // nh).permute(2, 0, 3, 1, 4).unbind(0)
+        # Zero-padded keys are masked out, so odd sizes give the same result as windows clipped to the map.
+        mask = None if grid.key_mask is None else expand_window_mask(grid.key_mask, B)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                             dropout_p=self.attn_drop if self.training else 0.)
+        out = windows_to_map(out.transpose(1, 2).reshape(B, grid.num_windows, ws * ws, C), grid, H, W)
         return self.proj_drop(self.proj(out + lim))
 
 

@@ -16,8 +16,8 @@ from mmengine.model.weight_init import trunc_normal_
 
 from vdense.converters.swin import convert_swin
 from vdense.registry import MODELS
-from ..layers import (ConvPatchEmbed, Mlp, pad_to_window, relative_position_index, resize_bias_table,
-                      shifted_window_mask, window_partition, window_reverse)
+from ..layers import (ConvPatchEmbed, Mlp, expand_window_mask, map_to_windows, relative_position_index,
+                      resize_bias_table, shifted_window_mask, window_grid, windows_to_map)
 from .base import HierarchicalBackbone
 
 
@@ -44,18 +44,14 @@ class WindowAttention(nn.Module):
     def forward(self, windows: torch.Tensor, shift_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """windows: (B, num_windows, N, C); shift_mask: (num_windows, N, N) or None."""
         B, nW, N, C = windows.shape
-        q, k, v = self.qkv(windows).view(B, nW, N, 3, self.num_heads, -1).permute(3, 0, 1, 4, 2, 5).unbind(0)
-        bias = self.relative_bias()  # (heads, N, N), shared by all windows
-        mask = bias if shift_mask is None else bias.unsqueeze(0) + shift_mask.unsqueeze(1)
-        if mask.dim() == 4 and B > 1:
-            # 5-D so the per-window (nW, heads, N, N) mask broadcasts over the batch without being copied.
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask.to(q.dtype),
-                                                 dropout_p=self.attn_drop if self.training else 0.)
-        else:
-            out = F.scaled_dot_product_attention(q.flatten(0, 1), k.flatten(0, 1), v.flatten(0, 1),
-                                                 attn_mask=mask.to(q.dtype),
-                                                 dropout_p=self.attn_drop if self.training else 0.).view(q.shape)
-        return self.proj_drop(self.proj(out.transpose(2, 3).reshape(B, nW, N, C)))
+        q, k, v = self.qkv(windows).view(B * nW, N, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
+        # 4-D masks only: SDPA's fused CPU kernel rejects 3-D/5-D ones (math fallback, 2-4x slower).
+        mask = self.relative_bias().unsqueeze(0)  # (1, heads, N, N), shared by all windows
+        if shift_mask is not None:
+            mask = expand_window_mask(mask + shift_mask.unsqueeze(1), B)  # (B * nW, heads, N, N)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask.to(q.dtype),
+                                             dropout_p=self.attn_drop if self.training else 0.)
+        return self.proj_drop(self.proj(out.transpose(1, 2).reshape(B, nW, N, C)))
 
 
 class SwinBlock(nn.Module):
@@ -79,20 +75,11 @@ class SwinBlock(nn.Module):
         B, H, W, C = x.shape
         ws = self.window_size
         shift = ws // 2 if self.shift and (self.shift_single_window or max(H, W) > ws) else 0
-        shortcut = x
-        x, pad_h, pad_w = pad_to_window(self.norm1(x), ws)
-        Hp, Wp = H + pad_h, W + pad_w
-        mask = None
-        if shift:
-            x = torch.roll(x, shifts=(-shift, -shift), dims=(1, 2))
-            mask = shifted_window_mask(Hp, Wp, ws, shift, x.device)
-        x = self.attn(window_partition(x, ws).view(B, -1, ws * ws, C), mask)
-        x = window_reverse(x.view(-1, ws * ws, C), ws, Hp, Wp)
-        if shift:
-            x = torch.roll(x, shifts=(shift, shift), dims=(1, 2))
-        if pad_h or pad_w:
-            x = x[:, :H, :W]
-        x = shortcut + self.drop_path(x)
+        # Zero padding (after norm1, as the references pad), the cyclic shift and the partition: one gather.
+        grid = window_grid(H, W, ws, shift, x.device)
+        mask = shifted_window_mask(H, W, ws, shift, x.device) if shift else None
+        attn = windows_to_map(self.attn(map_to_windows(self.norm1(x), grid), mask), grid, H, W)
+        x = x + self.drop_path(attn)
         return x + self.drop_path(self.mlp(self.norm2(x)))
 
 

@@ -1,77 +1,88 @@
-"""Non-overlapping window helpers shared by every windowed attention (Swin W-MSA, ScalableViT IWSA, MViT Hwin).
+"""Non-overlapping window attention plumbing shared by Swin (W-MSA/SW-MSA), ScalableViT (IWSA) and MViT (Hwin).
 
-Everything works on channels-last maps (B, H, W, C) and on the whole batch with reshapes/permutes only.
+Padding to window multiples, the cyclic shift and the window partition are one gather with a cached index
+(and the way back one more), instead of pad + roll + reshape/permute copies. Everything works on channels-last
+maps (B, H, W, C) and on the whole batch.
 """
 from functools import lru_cache
-from typing import Optional, Tuple
+from typing import NamedTuple, Optional
 
 import torch
-import torch.nn.functional as F
 
 
-def pad_to_window(x: torch.Tensor, window_size: int) -> Tuple[torch.Tensor, int, int]:
-    """Zero-pads a (B, H, W, C) map at the bottom/right to multiples of ``window_size``.
-
-    Returns the padded map and the padding added along H and W (0, 0 means ``x`` is returned as is).
-    """
-    _, H, W, _ = x.shape
-    pad_h = (window_size - H % window_size) % window_size
-    pad_w = (window_size - W % window_size) % window_size
-    if pad_h or pad_w:
-        x = F.pad(x, (0, 0, 0, pad_w, 0, pad_h))
-    return x, pad_h, pad_w
+class WindowGrid(NamedTuple):
+    """How a (H, W) map is cut into ``window_size`` windows after zero padding and a cyclic shift."""
+    index: torch.Tensor                  # (num_windows * N,) map position (h * W + w) of each window token
+    inverse: torch.Tensor                # (H * W,) window-token position of each map position
+    pad_positions: Optional[torch.Tensor]  # window tokens that are zero padding, or None
+    key_mask: Optional[torch.Tensor]     # (num_windows, 1, 1, N) bool, True for real tokens, or None
+    num_windows: int
+    padded_hw: tuple
 
 
-def window_partition(x: torch.Tensor, window_size: int) -> torch.Tensor:
-    """(B, H, W, C) with H, W multiples of ``window_size`` -> (B * num_windows, window_size**2, C)."""
+@lru_cache(maxsize=64)
+def window_grid(H: int, W: int, window_size: int, shift: int = 0,
+                device: torch.device = torch.device('cpu')) -> WindowGrid:
+    """The cached index tables for one map size; the padding is at the bottom/right and the shift is applied
+    to the padded map (``torch.roll(x, (-shift, -shift))``), exactly as the Swin reference code does."""
+    ws = window_size
+    Hp, Wp = -(-H // ws) * ws, -(-W // ws) * ws
+    rows = (torch.arange(Hp) + shift) % Hp
+    cols = (torch.arange(Wp) + shift) % Wp
+    valid = (rows[:, None] < H) & (cols[None, :] < W)
+    src = torch.where(valid, rows[:, None] * W + cols[None, :], 0)
+
+    def partition(t):
+        return t.view(Hp // ws, ws, Wp // ws, ws).permute(0, 2, 1, 3).reshape(-1)
+
+    src, valid = partition(src), partition(valid)
+    inverse = torch.empty(H * W, dtype=torch.long)
+    inverse[src[valid]] = torch.arange(src.numel())[valid]
+    num_windows = (Hp // ws) * (Wp // ws)
+    padded = not bool(valid.all())
+    pad_positions = (~valid).nonzero().squeeze(1).to(device) if padded else None
+    key_mask = valid.view(num_windows, 1, 1, ws * ws).to(device) if padded else None
+    return WindowGrid(src.to(device), inverse.to(device), pad_positions, key_mask, num_windows, (Hp, Wp))
+
+
+def map_to_windows(x: torch.Tensor, grid: WindowGrid) -> torch.Tensor:
+    """(B, H, W, C) -> (B, num_windows, N, C): padded (zeros), shifted and partitioned in one gather."""
     B, H, W, C = x.shape
-    x = x.view(B, H // window_size, window_size, W // window_size, window_size, C)
-    return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, window_size * window_size, C)
+    windows = x.reshape(B, H * W, C).index_select(1, grid.index)
+    if grid.pad_positions is not None:
+        windows.index_fill_(1, grid.pad_positions, 0.)  # a fresh tensor: filling in place is safe
+    return windows.view(B, grid.num_windows, -1, C)
 
 
-def window_reverse(windows: torch.Tensor, window_size: int, H: int, W: int) -> torch.Tensor:
-    """Inverse of :func:`window_partition`: (B * num_windows, window_size**2, C) -> (B, H, W, C)."""
-    C = windows.shape[-1]
-    x = windows.view(-1, H // window_size, W // window_size, window_size, window_size, C)
-    return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, H, W, C)
+def windows_to_map(windows: torch.Tensor, grid: WindowGrid, H: int, W: int) -> torch.Tensor:
+    """Inverse of :func:`map_to_windows`: (B, num_windows, N, C) -> (B, H, W, C), padding dropped."""
+    B, C = windows.shape[0], windows.shape[-1]
+    return windows.reshape(B, -1, C).index_select(1, grid.inverse).view(B, H, W, C)
 
 
-@lru_cache(maxsize=32)
-def _padding_key_mask(H: int, W: int, window_size: int, device: torch.device) -> Optional[torch.Tensor]:
-    pad_h = (window_size - H % window_size) % window_size
-    pad_w = (window_size - W % window_size) % window_size
-    if not (pad_h or pad_w):
-        return None
-    valid = torch.zeros(1, H + pad_h, W + pad_w, 1, dtype=torch.bool, device=device)
-    valid[:, :H, :W] = True
-    # (num_windows, 1, 1, window_size**2): broadcast over heads and query positions.
-    return window_partition(valid, window_size).reshape(-1, 1, 1, window_size * window_size)
+def expand_window_mask(mask: torch.Tensor, batch: int) -> torch.Tensor:
+    """A per-window (num_windows, ...) mask tiled over the batch to (batch * num_windows, ...).
 
-
-def padding_key_mask(batch: int, H: int, W: int, window_size: int,
-                     device: torch.device) -> Optional[torch.Tensor]:
-    """Boolean ``attn_mask`` (True = attend) that hides zero-padded keys from window attention.
-
-    Shape (batch * num_windows, 1, 1, window_size**2), or None when (H, W) needs no padding. The per-size
-    table is built once and cached; only the cheap batch expansion happens per call.
+    SDPA's fused CPU kernel takes only 4-D masks whose leading dim is 1 or the full batch; a 5-D layout that would
+    broadcast for free falls back to the slow math path (measured 3.7x slower), so the tiling copy is cheaper.
     """
-    mask = _padding_key_mask(H, W, window_size, torch.device(device))
-    if mask is None:
-        return None
-    return mask.expand(batch, *mask.shape).reshape(-1, *mask.shape[1:])
+    return mask if batch == 1 else mask.repeat(batch, *([1] * (mask.dim() - 1)))
 
 
 @lru_cache(maxsize=32)
-def shifted_window_mask(H: int, W: int, window_size: int, shift: int, device: torch.device) -> torch.Tensor:
-    """Swin's additive shift mask for a padded (H, W) map: (num_windows, ws*ws, ws*ws), 0 within a region and
-    -100 across regions (the reference value), built once per size and cached."""
-    img = torch.zeros(1, H, W, 1, device=device)
+def shifted_window_mask(H: int, W: int, window_size: int, shift: int,
+                        device: torch.device = torch.device('cpu')) -> torch.Tensor:
+    """Swin's additive shift mask for an (H, W) map: (num_windows, N, N), 0 within a region, -100 across regions
+    (the reference value); built once per size and cached."""
+    grid = window_grid(H, W, window_size, shift)
+    Hp, Wp = grid.padded_hw
+    labels = torch.zeros(Hp, Wp)
     bounds = (slice(0, -window_size), slice(-window_size, -shift), slice(-shift, None))
-    region = 0
-    for hs in bounds:
-        for ws in bounds:
-            img[:, hs, ws] = region
-            region += 1
-    windows = window_partition(img, window_size).squeeze(-1)
+    for i, hs in enumerate(bounds):
+        for j, ws in enumerate(bounds):
+            labels[hs, ws] = i * 3 + j
+    # The labels are in the coordinates of the shifted map (the wrapped-around border is its own region).
+    windows = labels.view(Hp // window_size, window_size, Wp // window_size, window_size)
+    windows = windows.permute(0, 2, 1, 3).reshape(grid.num_windows, -1)
     diff = windows[:, None, :] - windows[:, :, None]
-    return torch.zeros_like(diff).masked_fill(diff != 0, -100.0)
+    return torch.zeros_like(diff).masked_fill(diff != 0, -100.0).to(device)
