@@ -116,7 +116,7 @@ def write_coco_split(out_dir: str, split: str, num_images: int, seed: int, size:
     return path
 
 
-DEFAULT_SPLITS: Dict[str, Tuple[int, int]] = {'train': (200, 0), 'val': (50, 1)}  # split -> (images, seed)
+DEFAULT_SPLITS: Dict[str, Tuple[int, int]] = {'train': (1000, 0), 'val': (50, 1)}  # split -> (images, seed)
 
 
 def make_demo_coco(root: str = 'data/demo', splits: Dict[str, Tuple[int, int]] = None, size: int = 192) -> str:
