@@ -9,22 +9,28 @@ model = dict(
         # ScalableViT shrunk to 32-256 channels and 2 blocks (IWSA + SSA) per stage; window 6 divides every
         # stage (48, 24, 12, 6) of the 192x192 images, and sr 8/4/2/1 reduces each to 6x6 keys. MLP ratio 2:
         # cheaper steps, and it learned faster in the first epochs (measured, seed 1: 0.66 vs 0.42 box mAP).
+        # The demo is step-limited: 5 epochs of 250 steps fit the 5-minute budget on 2 cores.
         arch=dict(_delete_=True, embed_dims=[32, 64, 128, 256], depths=[2, 2, 2, 2], num_heads=[1, 2, 4, 8],
                   c_ratios=[1.25, 1.25, 1.25, 1], window_sizes=[6, 6, 6, 6], mlp_ratios=[2, 2, 2, 2]),
         drop_path_rate=0.0),  # a short from-scratch run underfits: no stochastic depth
     neck=dict(in_channels=[32, 64, 128, 256], out_channels=64),
-    bbox_head=dict(num_classes=4, in_channels=64, feat_channels=64, stacked_convs=2))
+    # GroupNorm in the head: from scratch it learns faster (seed 1: 0.59 vs 0.42 box mAP at equal steps).
+    bbox_head=dict(num_classes=4, in_channels=64, feat_channels=64, stacked_convs=2,
+                   norm_cfg=dict(type='GN', num_groups=16, requires_grad=True)))
 
 # Small batches, many steps, many distinct images (1000: with 200, train mAP was 0.68 and val 0.41).
 # On 2 cores, steps of 4 images learn far more than half as many of 8 in the same time (measured 0.55 vs 0.25);
 # lr 2e-3 is the fastest that stays stable (3e-3 diverged).
-train_dataloader = dict(batch_size=4)
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=6, val_interval=6)
+# Loading 4 small JPEGs takes milliseconds: in-process, instead of worker processes fighting for the 2 cores.
+train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False)
+val_dataloader = dict(num_workers=0, persistent_workers=False)
+test_dataloader = val_dataloader
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=5, val_interval=5)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
-    dict(type='CosineAnnealingLR', T_max=6, eta_min=1e-5, by_epoch=True, begin=0, end=6),
+    dict(type='CosineAnnealingLR', T_max=5, eta_min=1e-5, by_epoch=True, begin=0, end=5),
 ]
 optim_wrapper = dict(
     type='OptimWrapper',
@@ -32,6 +38,6 @@ optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={'pos_block': dict(decay_mult=0.), 'norm': dict(decay_mult=0.)}),
     clip_grad=dict(max_norm=10.0))
 auto_scale_lr = dict(enable=False, base_batch_size=4)
-default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=6, max_keep_ckpts=1))
+default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=5, max_keep_ckpts=1))
 log_processor = dict(window_size=50)
 randomness = dict(seed=0)  # the demo is repeatable

@@ -24,15 +24,16 @@ class Instance:
 
 
 def _texture(rng: np.random.Generator, size: int) -> np.ndarray:
-    """Smooth colour noise plus random stripes, uint8 (size, size, 3)."""
+    """Smooth colour noise plus random stripes, uint8 (size, size, 3). The stripes are kept mild (amplitude 4-15):
+    at 8-30 their edges rival the shapes' and a 5-minute from-scratch run learned far less (box mAP 0.36 vs 0.5-0.6)."""
     low = rng.uniform(40, 215, size=(4, 4, 3)).astype(np.float32)
     img = cv2.resize(low, (size, size), interpolation=cv2.INTER_CUBIC)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
     for _ in range(rng.integers(1, 4)):
         angle, period = rng.uniform(0, math.pi), rng.uniform(6, 30)
         phase = (xx * math.cos(angle) + yy * math.sin(angle)) * 2 * math.pi / period
-        img += (rng.uniform(8, 30) * np.sin(phase))[..., None] * rng.uniform(-1, 1, size=3)
-    img += rng.normal(0, 6, size=img.shape)
+        img += (rng.uniform(4, 15) * np.sin(phase))[..., None] * rng.uniform(-1, 1, size=3)
+    img += rng.normal(0, 4, size=img.shape)
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
