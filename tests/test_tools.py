@@ -39,7 +39,10 @@ def test_resume_continues_an_interrupted_run(tmp_path, small_coco):
               'train_dataloader.batch_size=4', 'val_dataloader.batch_size=4', 'test_dataloader.batch_size=4',
               'default_hooks.checkpoint.interval=1', 'default_hooks.checkpoint.max_keep_ckpts=5',
               'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
-              'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False']
+              'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
+              # 12 iterations from scratch leave every score under the default 0.05; keep them all so the
+              # evaluation has detections to score and reports its metrics.
+              'model.test_cfg.score_thr=0.0']
     # The "interrupted" run stops after epoch 2 of 3.
     run_tool('train.py', DEMO_CONFIG, *common, 'train_cfg.max_epochs=2', 'train_cfg.val_interval=10')
     first = torch.load(tmp_path / 'epoch_2.pth', map_location='cpu')
@@ -59,6 +62,6 @@ def test_resume_continues_an_interrupted_run(tmp_path, small_coco):
     out = tmp_path / 'preds.pkl'
     proc = run_tool('test.py', DEMO_CONFIG, tmp_path / 'epoch_3.pth', '--work-dir', tmp_path / 'test', '--out', out,
                     '--cfg-options', *demo_data_options(small_coco), 'test_dataloader.num_workers=0',
-                    'test_dataloader.persistent_workers=False')
+                    'test_dataloader.persistent_workers=False', 'model.test_cfg.score_thr=0.0')
     assert 'coco/bbox_mAP' in proc.stdout + proc.stderr
     assert osp.getsize(out) > 0
