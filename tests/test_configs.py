@@ -45,6 +45,30 @@ def test_there_are_configs():
 def test_config_builds_and_trains_one_step(path):
     cfg = Config.fromfile(path)
     assert cfg.get('default_scope') in ('mmdet', 'mmseg', 'mmpretrain'), 'each config declares its scope'
+    _one_training_step(cfg)
+
+
+@pytest.mark.parametrize('path', [p for p in CONFIGS if '/demo/' not in p],
+                         ids=lambda p: osp.relpath(p, osp.join(ROOT, 'configs')))
+def test_config_states_the_batch_its_lr_was_tuned_for(path):
+    # --auto-scale-lr and multi-GPU users rescale from this; without it an 8-GPU lr is silently wrong on 1 GPU.
+    cfg = Config.fromfile(path)
+    assert cfg.auto_scale_lr.base_batch_size == 16
+
+
+# The large variants fit in memory through activation checkpointing: they must train a step with it on.
+LARGE_VARIANT_CONFIGS = ['retinanet_scalablevit_l.py', 'retinanet_scalablevit_l_3x.py']
+
+
+@pytest.mark.parametrize('name', LARGE_VARIANT_CONFIGS)
+def test_large_variant_trains_a_step_with_checkpointing(name):
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', name))
+    cfg.model.backbone.with_cp = True
+    model = _one_training_step(cfg)
+    assert model.backbone.with_cp
+
+
+def _one_training_step(cfg):
     _strip_pretrained(cfg.model)
     init_default_scope(cfg.default_scope)
     from mmengine.registry import MODELS, OPTIM_WRAPPERS  # noqa: F401
@@ -65,3 +89,4 @@ def test_config_builds_and_trains_one_step(path):
     # And the optimizer settings it declares build (paramwise custom keys included).
     from mmengine.optim import build_optim_wrapper
     build_optim_wrapper(model, cfg.optim_wrapper)
+    return model

@@ -65,3 +65,30 @@ def test_resume_continues_an_interrupted_run(tmp_path, small_coco):
                     'test_dataloader.persistent_workers=False', 'model.test_cfg.score_thr=0.0')
     assert 'coco/bbox_mAP' in proc.stdout + proc.stderr
     assert osp.getsize(out) > 0
+
+
+def test_sync_bn_runs_as_plain_bn_in_one_process(capsys):
+    from mmengine.config import Config
+
+    from vdense.apis.cli import fall_back_from_sync_bn
+    cfg = Config(dict(launcher='none', model=dict(
+        decode_head=dict(type='UPerHead', norm_cfg=dict(type='SyncBN', requires_grad=True)),
+        auxiliary_head=[dict(type='FCNHead', norm_cfg=dict(type='SyncBN'))],
+        backbone=dict(type='vdense.Swin', norm_cfg=dict(type='LN')))))
+    assert fall_back_from_sync_bn(cfg) == 2
+    assert cfg.model.decode_head.norm_cfg.type == 'BN' and cfg.model.auxiliary_head[0].norm_cfg.type == 'BN'
+    assert cfg.model.backbone.norm_cfg.type == 'LN'
+    assert capsys.readouterr().out.count('\n') == 1  # one line, not one per layer
+
+
+def test_train_py_falls_back_from_sync_bn(tmp_path, small_coco):
+    # A user's config declaring SyncBN the way 8-GPU configs do, run in one process.
+    config = tmp_path / 'sync_bn_head.py'
+    config.write_text(f"_base_ = {DEMO_CONFIG!r}\n"
+                      "model = dict(bbox_head=dict(norm_cfg=dict(_delete_=True, type='SyncBN', requires_grad=True)))\n")
+    proc = run_tool('train.py', config, '--work-dir', tmp_path / 'work', '--cfg-options',
+                    *demo_data_options(small_coco), 'train_cfg.max_epochs=1', 'train_dataloader.batch_size=4',
+                    'train_cfg.val_interval=10')
+    log = proc.stdout + proc.stderr
+    assert 'vdense: single process: 1 SyncBN norm config(s) run as plain BN' in log
+    assert 'Epoch(train) [1][4/4]' in log

@@ -6,6 +6,7 @@ import os
 import os.path as osp
 import sys
 
+import torch
 from mmengine.config import Config, DictAction
 
 import vdense  # noqa: F401  (compat fixes before any checkpoint is loaded)
@@ -32,7 +33,50 @@ def load_config(args) -> Config:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
+    if cfg.launcher == 'none' or not torch.cuda.is_available():
+        fall_back_from_sync_bn(cfg)
+    if cfg.launcher != 'none' and not torch.cuda.is_available():
+        _prepare_cpu_distributed(cfg)
     return cfg
+
+
+def _prepare_cpu_distributed(cfg: Config) -> None:
+    """Distributed runs without GPUs (CPU clusters, tests): gloo instead of the configs' nccl, and DDP without
+    device ids. mmengine would call ``torch.cuda.set_device`` before initialising the process group; it skips its
+    own initialisation when a group exists, so the gloo group is created here."""
+    import torch.distributed as dist
+    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+    if cfg.launcher == 'pytorch' and not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel')
+    wrapper.setdefault('device_ids', None)  # CPU modules: DDP refuses device ids
+    wrapper.setdefault('broadcast_buffers', False)
+    wrapper.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
+    cfg.model_wrapper_cfg = wrapper
+
+
+def fall_back_from_sync_bn(cfg: Config) -> int:
+    """SyncBN needs a process group and a GPU; in a single process or on CPUs it is plain BN. Rewrites every ``SyncBN`` norm_cfg of
+    the model to ``BN`` and says so in one line, so one config runs on a laptop and on 8 GPUs."""
+    count = 0
+
+    def visit(node):
+        nonlocal count
+        if isinstance(node, dict):
+            if node.get('type') in ('SyncBN', 'MMSyncBN'):
+                node['type'] = 'BN'
+                count += 1
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                visit(value)
+
+    visit(cfg.get('model', {}))
+    if count:
+        why = 'single process' if cfg.launcher == 'none' else 'no GPU'
+        print(f'vdense: {why}: {count} SyncBN norm config(s) run as plain BN', flush=True)
+    return count
 
 
 def enable_amp(cfg: Config) -> None:
