@@ -18,8 +18,8 @@ from mmengine.model.weight_init import trunc_normal_
 
 from vdense.converters.scalable_vit import convert_scalable_vit
 from vdense.registry import MODELS
-from ..layers import (ConvPatchEmbed, Mlp, PositionEncodingGenerator, expand_window_mask, map_to_windows,
-                      window_grid, windows_to_map)
+from ..layers import (ConvPatchEmbed, Mlp, PositionEncodingGenerator, add_residual, expand_window_mask,
+                      map_to_windows, window_grid, windows_to_map)
 from .base import HierarchicalBackbone
 
 
@@ -127,8 +127,8 @@ class ScalableViTBlock(nn.Module):
         self.mlp = Mlp(dim, int(dim * mlp_ratio), drop=drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.drop_path(self.attn(self.norm1(x)))
-        return x + self.drop_path(self.mlp(self.norm2(x)))
+        x = add_residual(x, self.drop_path(self.attn(self.norm1(x))))
+        return add_residual(x, self.drop_path(self.mlp(self.norm2(x))))
 
 
 @MODELS.register_module()

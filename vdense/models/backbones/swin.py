@@ -16,7 +16,7 @@ from mmengine.model.weight_init import trunc_normal_
 
 from vdense.converters.swin import convert_swin
 from vdense.registry import MODELS
-from ..layers import (ConvPatchEmbed, Mlp, expand_window_mask, map_to_windows, relative_position_index,
+from ..layers import (ConvPatchEmbed, Mlp, add_residual, map_to_windows, relative_position_index,
                       resize_bias_table, shifted_window_mask, window_grid, windows_to_map)
 from .base import HierarchicalBackbone
 
@@ -42,13 +42,13 @@ class WindowAttention(nn.Module):
         return self.relative_position_bias_table[self.relative_position_index.view(-1)].view(n, n, -1).permute(2, 0, 1)
 
     def forward(self, windows: torch.Tensor, shift_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """windows: (B, num_windows, N, C); shift_mask: (num_windows, N, N) or None."""
+        """windows: (B, num_windows, N, C); shift_mask: (B * num_windows, 1, N, N) or None."""
         B, nW, N, C = windows.shape
         q, k, v = self.qkv(windows).view(B * nW, N, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
         # 4-D masks only: SDPA's fused CPU kernel rejects 3-D/5-D ones (math fallback, 2-4x slower).
         mask = self.relative_bias().unsqueeze(0)  # (1, heads, N, N), shared by all windows
         if shift_mask is not None:
-            mask = expand_window_mask(mask + shift_mask.unsqueeze(1), B)  # (B * nW, heads, N, N)
+            mask = mask + shift_mask  # (1, heads, N, N) + (B * nW, 1, N, N): one pass over the big mask
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask.to(q.dtype),
                                              dropout_p=self.attn_drop if self.training else 0.)
         return self.proj_drop(self.proj(out.transpose(1, 2).reshape(B, nW, N, C)))
@@ -77,10 +77,10 @@ class SwinBlock(nn.Module):
         shift = ws // 2 if self.shift and (self.shift_single_window or max(H, W) > ws) else 0
         # Zero padding (after norm1, as the references pad), the cyclic shift and the partition: one gather.
         grid = window_grid(H, W, ws, shift, x.device)
-        mask = shifted_window_mask(H, W, ws, shift, x.device) if shift else None
+        mask = shifted_window_mask(H, W, ws, shift, x.device, batch=B) if shift else None
         attn = windows_to_map(self.attn(map_to_windows(self.norm1(x), grid), mask), grid, H, W)
-        x = x + self.drop_path(attn)
-        return x + self.drop_path(self.mlp(self.norm2(x)))
+        x = add_residual(x, self.drop_path(attn))
+        return add_residual(x, self.drop_path(self.mlp(self.norm2(x))))
 
 
 class PatchMerging(nn.Module):

@@ -16,4 +16,10 @@ class Mlp(nn.Module):
         self.drop = nn.Dropout(drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+        x = self.fc1(x)
+        if type(self.act) is nn.GELU and not (torch.is_grad_enabled() and x.requires_grad):
+            # No autograd to keep fc1's output for: GELU in place saves allocating the block's widest tensor.
+            x = torch.ops.aten.gelu_(x, approximate=self.act.approximate)
+        else:
+            x = self.act(x)
+        return self.drop(self.fc2(self.drop(x)))

@@ -71,9 +71,12 @@ def expand_window_mask(mask: torch.Tensor, batch: int) -> torch.Tensor:
 
 @lru_cache(maxsize=32)
 def shifted_window_mask(H: int, W: int, window_size: int, shift: int,
-                        device: torch.device = torch.device('cpu')) -> torch.Tensor:
+                        device: torch.device = torch.device('cpu'), batch: Optional[int] = None) -> torch.Tensor:
     """Swin's additive shift mask for an (H, W) map: (num_windows, N, N), 0 within a region, -100 across regions
-    (the reference value); built once per size and cached."""
+    (the reference value); built once per size and cached. With ``batch``: tiled for SDPA to
+    (batch * num_windows, 1, N, N), ready to broadcast against a (1, heads, N, N) bias."""
+    if batch is not None:
+        return expand_window_mask(shifted_window_mask(H, W, window_size, shift, device).unsqueeze(1), batch)
     grid = window_grid(H, W, window_size, shift)
     Hp, Wp = grid.padded_hw
     labels = torch.zeros(Hp, Wp)
