@@ -21,24 +21,52 @@ def _strip_pretrained(node):
             _strip_pretrained(v)
 
 
-def _det_batch(model, size=128, num_classes=80):
+def _batch(cfg, size=128):
+    """Two small samples of the kind the config's task trains on."""
+    inputs = [torch.randint(0, 255, (3, size, size), dtype=torch.uint8) for _ in range(2)]
+    scope = cfg.default_scope
+    if scope == 'mmdet':
+        return _det_batch(inputs, size, cfg.model.get('roi_head', cfg.model).get('bbox_head', {}).get(
+            'num_classes', cfg.model.get('bbox_head', {}).get('num_classes', 80)))
+    if scope == 'mmseg':
+        from mmengine.structures import PixelData
+        from mmseg.structures import SegDataSample
+        samples = []
+        for _ in range(2):
+            s = SegDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size), pad_shape=(size, size)))
+            s.gt_sem_seg = PixelData(data=torch.randint(0, cfg.model.decode_head.num_classes, (1, size, size)))
+            samples.append(s)
+        return dict(inputs=inputs, data_samples=samples)
+    from mmpretrain.structures import DataSample
+    return dict(inputs=inputs, data_samples=[DataSample().set_gt_label(i) for i in (0, 1)])
+
+
+def _det_batch(inputs, size, num_classes):
     from mmdet.structures import DetDataSample
+    from mmdet.structures.mask import BitmapMasks
     from mmengine.structures import InstanceData
     samples = []
     for _ in range(2):
         s = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size), pad_shape=(size, size),
                                         batch_input_shape=(size, size), scale_factor=(1., 1.)))
+        mask = torch.zeros(1, size, size, dtype=torch.uint8)
+        mask[:, 20:90, 10:70] = 1
         s.gt_instances = InstanceData(bboxes=torch.tensor([[10., 20., 70., 90.]]),
-                                      labels=torch.tensor([num_classes - 1]))
+                                      labels=torch.tensor([num_classes - 1]),
+                                      masks=BitmapMasks(mask.numpy(), size, size))
         samples.append(s)
-    return dict(inputs=[torch.randint(0, 255, (3, size, size), dtype=torch.uint8) for _ in range(2)],
-                data_samples=samples)
+    return dict(inputs=inputs, data_samples=samples)
 
 
-def test_there_are_configs():
+TASKS = ['retinanet_{}.py', 'retinanet_{}_3x.py', 'mask_rcnn_{}.py', 'mask_rcnn_{}_3x.py', 'semantic_fpn_{}.py',
+         'upernet_{}.py', 'imagenet_{}.py']
+VARIANTS = ['scalablevit_s', 'scalablevit_b', 'scalablevit_l', 'swin_t', 'swin_s', 'swin_b']
+
+
+def test_every_variant_has_every_task():
     names = {osp.basename(p) for p in CONFIGS}
-    for v in 'sbl':
-        assert f'retinanet_scalablevit_{v}.py' in names and f'retinanet_scalablevit_{v}_3x.py' in names
+    missing = [t.format(v) for v in VARIANTS for t in TASKS if t.format(v) not in names]
+    assert not missing
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, osp.join(ROOT, 'configs')))
@@ -53,7 +81,8 @@ def test_config_builds_and_trains_one_step(path):
 def test_config_states_the_batch_its_lr_was_tuned_for(path):
     # --auto-scale-lr and multi-GPU users rescale from this; without it an 8-GPU lr is silently wrong on 1 GPU.
     cfg = Config.fromfile(path)
-    assert cfg.auto_scale_lr.base_batch_size == 16
+    expected = 1024 if cfg.default_scope == 'mmpretrain' else 16
+    assert cfg.auto_scale_lr.base_batch_size == expected
 
 
 # The large variants fit in memory through activation checkpointing: they must train a step with it on.
@@ -69,7 +98,11 @@ def test_large_variant_trains_a_step_with_checkpointing(name):
 
 
 def _one_training_step(cfg):
+    from vdense.apis.cli import fall_back_from_sync_bn
     _strip_pretrained(cfg.model)
+    fall_back_from_sync_bn(cfg)  # one CPU process, as tools/train.py does
+    if cfg.get('data_preprocessor') is not None:  # mmengine's Runner hands it to the model the same way
+        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
     init_default_scope(cfg.default_scope)
     from mmengine.registry import MODELS, OPTIM_WRAPPERS  # noqa: F401
     import importlib
@@ -78,8 +111,9 @@ def _one_training_step(cfg):
     model = MODELS.build(cfg.model)
     model.init_weights()
     model.train()
-    num_classes = cfg.model.get('bbox_head', {}).get('num_classes', 80)
-    data = model.data_preprocessor(_det_batch(model, num_classes=num_classes), training=True)
+    if cfg.default_scope == 'mmseg':  # the crop size the preprocessor pads to: a small one for the test
+        model.data_preprocessor.size = (128, 128)
+    data = model.data_preprocessor(_batch(cfg), training=True)
     losses = model(**data, mode='loss')
     total = sum(v for k, v in losses.items() if 'loss' in k and torch.is_tensor(v) and v.dim() == 0) + \
         sum(sum(v) for k, v in losses.items() if 'loss' in k and isinstance(v, list))

@@ -23,13 +23,33 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def released_classifier_as_mm_checkpoint(cfg, path: str) -> str:
+    """An authors' released classifier (e.g. ScalableViT's ``{'model': ...}`` with its 4096-wide head) evaluated by an
+    ImageNet config: converted once to the ImageClassifier layout next to the work dir; other checkpoints as they are."""
+    if cfg.get('default_scope') != 'mmpretrain':
+        return path
+    import os
+    import torch
+    from vdense.converters import is_mm_model_checkpoint, to_image_classifier, unwrap_state_dict
+    checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    if is_mm_model_checkpoint(unwrap_state_dict(checkpoint)):
+        return path
+    state = to_image_classifier(checkpoint, cfg.model.backbone.type)
+    os.makedirs(cfg.work_dir, exist_ok=True)
+    out = osp.join(cfg.work_dir, 'converted_' + osp.splitext(osp.basename(path))[0] + '.pth')
+    torch.save({'state_dict': state, 'meta': {'converted_from': path}}, out)
+    print(f'vdense: {path} is a released {cfg.model.backbone.type} classifier: converted to the ImageClassifier '
+          f'layout ({len(state)} tensors) in {out}', flush=True)
+    return out
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args)
     if not osp.isfile(args.checkpoint):
         print(f'error: checkpoint not found: {args.checkpoint}', file=sys.stderr)
         raise SystemExit(2)
-    cfg.load_from = args.checkpoint
+    cfg.load_from = released_classifier_as_mm_checkpoint(cfg, args.checkpoint)
     # The trained checkpoint holds every weight: the backbone's pretrained file is not needed.
     preflight(cfg, ('test_dataloader',), check_weights=False)
     if args.show_dir:

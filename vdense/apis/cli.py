@@ -74,7 +74,7 @@ def fall_back_from_sync_bn(cfg: Config) -> int:
 
     visit(cfg.get('model', {}))
     if count:
-        why = 'single process' if cfg.launcher == 'none' else 'no GPU'
+        why = 'single process' if cfg.get('launcher', 'none') == 'none' else 'no GPU'
         print(f'vdense: {why}: {count} SyncBN norm config(s) run as plain BN', flush=True)
     return count
 

@@ -1,0 +1,17 @@
+# COCO 2017 boxes + masks with the multi-scale + random-crop training of mmdet's Swin 3x recipe.
+_base_ = './coco_instance.py'
+
+_multi_scales = [(1333, s) for s in range(480, 801, 32)]
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='RandomChoice', transforms=[
+        [dict(type='RandomChoiceResize', scales=_multi_scales, keep_ratio=True)],
+        [dict(type='RandomChoiceResize', scales=[(1333, 400), (1333, 500), (1333, 600)], keep_ratio=True),
+         dict(type='RandomCrop', crop_type='absolute_range', crop_size=(384, 600), allow_negative_crop=True),
+         dict(type='RandomChoiceResize', scales=_multi_scales, keep_ratio=True)],
+    ]),
+    dict(type='PackDetInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
