@@ -17,7 +17,11 @@ def _scalable_vit(state):
 
 def _linear_head(convert_backbone: Callable, head_prefix: str = 'head.'):
     def convert(state):
-        head = OrderedDict(('fc.' + k[len(head_prefix):], v) for k, v in state.items() if k.startswith(head_prefix))
+        head = OrderedDict()
+        for k, v in state.items():
+            if k.startswith(head_prefix):
+                k = k[len(head_prefix):]
+                head['fc.' + (k[3:] if k.startswith('fc.') else k)] = v  # official `head.*`, timm `head.fc.*`
         return convert_backbone(state), head  # mmpretrain's LinearClsHead keeps its Linear as ``fc``
     return convert
 
@@ -30,7 +34,7 @@ CLASSIFIER_CONVERTERS: Dict[str, Callable] = {
 
 
 def is_mm_model_checkpoint(state: Mapping[str, torch.Tensor]) -> bool:
-    return any(k.startswith(('backbone.', 'head.fc.', 'neck.')) for k in state)
+    return any(k.startswith('backbone.') for k in state)
 
 
 def to_image_classifier(checkpoint: Mapping, backbone_type: str) -> Dict[str, torch.Tensor]:
