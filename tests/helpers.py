@@ -24,3 +24,10 @@ def demo_data_options(coco_root):
             'test_dataloader.dataset.data_root=' + root,
             f'val_evaluator.ann_file={root}annotations/instances_val.json',
             f'test_evaluator.ann_file={root}annotations/instances_val.json']
+
+
+def data_root_options(root):
+    """Points a segmentation/classification demo config (no annotation file) at generated data under ``root``."""
+    root = str(root).rstrip('/') + '/'
+    return [f'{loader}.dataset.data_root={root}' for loader in ('train_dataloader', 'val_dataloader',
+                                                                 'test_dataloader')]

@@ -3,8 +3,10 @@
 
     python tools/make_demo_data.py [--root data/demo]
 
-COCO-format instances (boxes + polygon masks) of 4 shape classes: data/demo/coco/{train,val}/,
-data/demo/coco/annotations/instances_{train,val}.json.
+From the same 4 shape classes on textured backgrounds:
+  data/demo/coco/      COCO instances (boxes + polygon masks): {train,val}/, annotations/instances_{train,val}.json
+  data/demo/ade/       ADE20K layout: images/{training,validation}/*.jpg, annotations/.../*.png (reduce_zero_label)
+  data/demo/imagenet/  ImageNet layout: {train,val}/<class>/*.jpg
 """
 import argparse
 import os.path as osp
@@ -12,15 +14,18 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from vdense.datasets.demo_shapes import make_demo_coco  # noqa: E402
+from vdense.datasets.demo_shapes import make_demo_ade, make_demo_coco, make_demo_imagenet  # noqa: E402
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--root', default='data/demo')
+    parser.add_argument('--only', choices=['coco', 'ade', 'imagenet'], help='generate one of the sets only')
     args = parser.parse_args(argv)
-    out = make_demo_coco(args.root)
-    print(f'demo COCO data ready in {out}')
+    makers = dict(coco=make_demo_coco, ade=make_demo_ade, imagenet=make_demo_imagenet)
+    for name, make in makers.items():
+        if args.only in (None, name):
+            print(f'demo {name} data ready in {make(args.root)}', flush=True)
 
 
 if __name__ == '__main__':

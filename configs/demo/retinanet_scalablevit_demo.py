@@ -2,7 +2,7 @@
 # 2 CPU cores. Same code path as the COCO configs; only the sizes and the schedule are small.
 _base_ = [
     '../_base_/models/retinanet.py', '../_base_/datasets/demo_coco_detection.py',
-    '../_base_/default_runtime_det.py',
+    '../_base_/schedules/demo_det.py', '../_base_/default_runtime_det.py',
 ]
 model = dict(
     backbone=dict(
@@ -17,27 +17,5 @@ model = dict(
     # GroupNorm in the head: from scratch it learns faster (seed 1: 0.59 vs 0.42 box mAP at equal steps).
     bbox_head=dict(num_classes=4, in_channels=64, feat_channels=64, stacked_convs=2,
                    norm_cfg=dict(type='GN', num_groups=16, requires_grad=True)))
-
-# Small batches, many steps, many distinct images (1000: with 200, train mAP was 0.68 and val 0.41).
-# On 2 cores, steps of 4 images learn far more than half as many of 8 in the same time (measured 0.55 vs 0.25);
-# lr 2e-3 is the fastest that stays stable (3e-3 diverged).
-# Loading 4 small JPEGs takes milliseconds: in-process, instead of worker processes fighting for the 2 cores.
-train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False)
-val_dataloader = dict(num_workers=0, persistent_workers=False)
-test_dataloader = val_dataloader
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=5, val_interval=5)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
-    dict(type='CosineAnnealingLR', T_max=5, eta_min=1e-5, by_epoch=True, begin=0, end=5),
-]
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
-    paramwise_cfg=dict(custom_keys={'pos_block': dict(decay_mult=0.), 'norm': dict(decay_mult=0.)}),
-    clip_grad=dict(max_norm=10.0))
-auto_scale_lr = dict(enable=False, base_batch_size=4)
 default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=5, max_keep_ckpts=1))
 log_processor = dict(window_size=50)
-randomness = dict(seed=0)  # the demo is repeatable

@@ -17,14 +17,16 @@ test_pipeline = [
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
+# Small batches, many steps (configs/_base_/schedules/demo_det.py). Loading 4 small JPEGs takes milliseconds:
+# in-process, instead of worker processes fighting for the 2 cores.
 train_dataloader = dict(
-    batch_size=8, num_workers=2,
+    batch_size=4, num_workers=0, persistent_workers=False,
     batch_sampler=None,
     dataset=dict(data_root=data_root, metainfo=metainfo, ann_file='annotations/instances_train.json',
                  data_prefix=dict(img='train/'), filter_cfg=dict(filter_empty_gt=True, min_size=4),
                  pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=8, num_workers=2,
+    batch_size=8, num_workers=0, persistent_workers=False,
     dataset=dict(data_root=data_root, metainfo=metainfo, ann_file='annotations/instances_val.json',
                  data_prefix=dict(img='val/'), pipeline=test_pipeline))
 test_dataloader = val_dataloader
