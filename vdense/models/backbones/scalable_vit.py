@@ -165,7 +165,7 @@ class ScalableViT(HierarchicalBackbone):
         self.num_features = list(cfg['embed_dims'])
         norm_layer = partial(nn.LayerNorm, eps=1e-6)
 
-        dpr = torch.linspace(0, drop_path_rate, sum(cfg['depths'])).tolist()
+        dpr = torch.linspace(0, drop_path_rate, sum(cfg['depths']), device='cpu').tolist()
         self.patch_embeds = nn.ModuleList()
         self.pos_block = nn.ModuleList()
         self.stages = nn.ModuleList()

@@ -140,7 +140,7 @@ class Swin(HierarchicalBackbone):
         self.num_features = [cfg['embed_dims'] * 2 ** i for i in range(self.num_stages)]
         self.patch_embed = ConvPatchEmbed(in_channels, cfg['embed_dims'], 4, 4, 0, nn.LayerNorm, pad_to_stride=True)
         self.pos_drop = nn.Dropout(drop_rate)
-        dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        dpr = torch.linspace(0, drop_path_rate, sum(depths), device='cpu').tolist()
         self.stages = nn.ModuleList()
         for i, (depth, dim) in enumerate(zip(depths, self.num_features)):
             blocks = nn.ModuleList([

@@ -1,0 +1,70 @@
+"""Which vdense backbone (family and variant) a checkpoint holds, in any layout a family converter knows.
+
+Used by tools/convert_checkpoint.py and tools/export_backbone.py. Candidates are built on the ``meta`` device
+(shapes only, no memory), each family's converter is run on the checkpoint, and the variant whose every tensor
+fits wins.
+"""
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional, Union
+
+import torch
+
+from .utils import split_compatible, summarize_keys, unwrap_state_dict
+
+
+@dataclass
+class Identified:
+    family: str                       # class name, e.g. 'ScalableViT'
+    arch: Union[str, dict]            # variant key of the family's arch_zoo, or a dict arch
+    state: Dict[str, torch.Tensor]    # converted weights that fit the variant
+    num_source: int                   # tensors in the source
+    dropped: int                      # source tensors the converter left out on purpose (heads, index buffers)
+    missing: List[str] = field(default_factory=list)
+    unexpected: List[str] = field(default_factory=list)
+    mismatched: List[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        arch = self.arch if isinstance(self.arch, str) else 'custom'
+        return (f'{self.family}-{arch}: {len(self.state)} tensors converted from {self.num_source} '
+                f'({self.dropped} dropped: heads/buffers the backbone rebuilds); '
+                f'{summarize_keys(self.missing, self.unexpected, self.mismatched)}')
+
+
+def _families():
+    from vdense.models import backbones
+    return {name: getattr(backbones, name) for name in ('ScalableViT', 'Swin', 'MViT') if hasattr(backbones, name)}
+
+
+def identify_backbone(checkpoint: Mapping, family: Optional[str] = None,
+                      arch: Union[str, dict, None] = None) -> Identified:
+    """The best-fitting (family, variant) for ``checkpoint``, or the given ones; raises ValueError naming what was
+    tried."""
+    families = _families()
+    if family is not None:
+        if family not in families:
+            raise ValueError(f'unknown family {family!r}: choose from {sorted(families)}')
+        families = {family: families[family]}
+    num_source = len(unwrap_state_dict(checkpoint))
+    best, tried = None, []
+    for name, cls in families.items():
+        for variant in ([arch] if arch is not None else list(cls.arch_zoo)):
+            with torch.device('meta'):
+                model = cls(arch=variant)
+            try:
+                state = model.convert_checkpoint(checkpoint)
+            except (KeyError, ValueError, RuntimeError) as e:
+                tried.append(f'{name}: {e}'[:100])
+                break  # the layout is not this family's: no variant will do better
+            target = model.state_dict()
+            loadable, missing, unexpected, mismatched = split_compatible(target, state)
+            # Output norms a classifier/detector does not have are expected to be missing.
+            missing = [k for k in missing if not k.startswith('norm')]
+            score = (len(loadable) - 10 * (len(unexpected) + len(mismatched) + len(missing)), -len(missing))
+            candidate = Identified(name, variant, dict(loadable), num_source, max(num_source - len(state), 0),
+                                   missing, unexpected, mismatched)
+            if best is None or score > best[0]:
+                best = (score, candidate)
+    if best is None or not best[1].state:
+        raise ValueError('no vdense backbone matches this checkpoint' + (f' (tried: {"; ".join(tried)})' if tried
+                                                                         else ''))
+    return best[1]
