@@ -12,7 +12,9 @@ model = dict(
     neck=dict(in_channels=[32, 64, 128, 256], out_channels=64),
     decode_head=dict(in_channels=[64, 64, 64, 64], channels=64, num_classes=5, dropout_ratio=0.,
                      norm_cfg=norm_cfg))
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=600, val_interval=600)
+# 1200 steps of 8 images (about 4 minutes on 2 cores): measured mIoU 55 at step 1000 and 75 at step 1500 of a
+# 1500-step run; 600 steps stopped at 26 (background and one shape class only).
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=1200, val_interval=1200)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 optim_wrapper = dict(
@@ -22,10 +24,10 @@ optim_wrapper = dict(
     clip_grad=dict(max_norm=10.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
-    dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=50, end=600, by_epoch=False),
+    dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=50, end=1200, by_epoch=False),
 ]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=600, max_keep_ckpts=1))
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1200, max_keep_ckpts=1))
 auto_scale_lr = dict(enable=False, base_batch_size=8)
 randomness = dict(seed=0)
