@@ -1,11 +1,6 @@
-# Semantic FPN, ScalableViT-B backbone, ADE20K 80k iterations at 512x512 (PVT/Twins recipe).
-# Pretrained: the authors' ImageNet-1K checkpoint (github Yangr116/ScalableViT), loaded as released.
-_base_ = [
-    '_base_/models/semantic_fpn.py', '_base_/datasets/ade20k.py',
-    '_base_/schedules/schedule_80k.py', '_base_/default_runtime_seg.py',
-]
+# Semantic FPN, ScalableViT-B: as semantic_fpn_scalablevit_s.py but for the B variant.
+_base_ = './semantic_fpn_scalablevit_s.py'
 model = dict(
-    backbone=dict(_delete_=True, type='vdense.ScalableViT', out_indices=(0, 1, 2, 3), arch='b',
-                  drop_path_rate=0.3,  # drop path: a guess, the authors did not publish theirs
+    backbone=dict(arch='b', drop_path_rate=0.3,  # drop path: a guess, the authors did not publish theirs
                   init_cfg=dict(type='Pretrained', checkpoint='pretrained/scalablevit_b_in1k.pth')),
     neck=dict(in_channels=[96, 192, 384, 768]))
