@@ -63,3 +63,66 @@ def test_weights_only_still_refuses_other_getattr(tmp_path):
     torch.save({'x': _SneakyGetattr()}, tmp_path / 'evil.pth')
     with pytest.raises(pickle.UnpicklingError, match='not allowed'):
         torch.load(tmp_path / 'evil.pth')
+
+
+def _train_with_runner_alone(cfg_text, tmp_path):
+    """Builds the user's config with mmengine's Runner, no vdense tool involved, and trains a few iterations."""
+    from mmengine.runner import Runner
+    cfg_file = tmp_path / 'user_config.py'
+    cfg_file.write_text(cfg_text)
+    cfg = Config.fromfile(str(cfg_file))
+    cfg.work_dir = str(tmp_path / 'work')
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner
+
+
+def test_plain_mmseg_config_trains_a_vdense_backbone(tmp_path):
+    from vdense.datasets.demo_shapes import SEG_CLASSES, make_demo_ade
+    root = make_demo_ade(str(tmp_path / 'data'), splits={'training': (4, 0)}, size=64)
+    runner = _train_with_runner_alone(f"""
+_base_ = ['mmseg::_base_/models/upernet_swin.py', 'mmseg::_base_/default_runtime.py']
+custom_imports = dict(imports=['vdense.models'], allow_failed_imports=False)
+norm_cfg = dict(type='BN', requires_grad=True)
+model = dict(
+    data_preprocessor=dict(size=(64, 64)),
+    backbone=dict(_delete_=True, type='vdense.Swin', window_size=4,
+                  arch=dict(embed_dims=16, depths=[2, 2, 2, 2], num_heads=[1, 2, 4, 8])),
+    decode_head=dict(in_channels=[16, 32, 64, 128], channels=16, num_classes={len(SEG_CLASSES)}, norm_cfg=norm_cfg),
+    auxiliary_head=dict(in_channels=64, channels=16, num_classes={len(SEG_CLASSES)}, norm_cfg=norm_cfg))
+train_dataloader = dict(
+    batch_size=2, num_workers=0, sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(type='BaseSegDataset', data_root='{root}', img_suffix='.jpg', seg_map_suffix='.png',
+                 reduce_zero_label=True, metainfo=dict(classes={SEG_CLASSES!r}),
+                 data_prefix=dict(img_path='images/training', seg_map_path='annotations/training'),
+                 pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', reduce_zero_label=True),
+                           dict(type='PackSegInputs')]))
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=3)
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-4))
+""", tmp_path)
+    from vdense.models import Swin
+    assert isinstance(runner.model.backbone, Swin) and runner.iter == 3
+
+
+def test_plain_mmpretrain_config_trains_a_vdense_backbone(tmp_path):
+    from vdense.datasets.demo_shapes import make_demo_imagenet
+    root = make_demo_imagenet(str(tmp_path / 'data'), splits={'train': (2, 0)}, size=64)
+    runner = _train_with_runner_alone(f"""
+_base_ = ['mmpretrain::_base_/default_runtime.py']
+custom_imports = dict(imports=['vdense.models'], allow_failed_imports=False)
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(type='vdense.ScalableViT', out_indices=(3,),
+                  arch=dict(embed_dims=[16, 32, 64, 128], depths=[2, 2, 2, 2], num_heads=[1, 2, 4, 8],
+                            c_ratios=[1.25, 1.25, 1.25, 1], window_sizes=[4, 4, 4, 4])),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(type='LinearClsHead', num_classes=4, in_channels=128))
+train_dataloader = dict(
+    batch_size=4, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(type='CustomDataset', data_root='{root}', data_prefix='train',
+                 pipeline=[dict(type='LoadImageFromFile'), dict(type='PackInputs')]))
+train_cfg = dict(by_epoch=True, max_epochs=1)
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-4))
+""", tmp_path)
+    from vdense.models import ScalableViT
+    assert isinstance(runner.model.backbone, ScalableViT) and runner.iter == 2
