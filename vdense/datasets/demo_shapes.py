@@ -196,7 +196,7 @@ def _complete(folder: str, expected: int) -> bool:
 
 
 DEFAULT_ADE_SPLITS: Dict[str, Tuple[int, int]] = {'training': (600, 2), 'validation': (50, 3)}
-DEFAULT_IMAGENET_SPLITS: Dict[str, Tuple[int, int]] = {'train': (500, 4), 'val': (50, 5)}  # per class
+DEFAULT_IMAGENET_SPLITS: Dict[str, Tuple[int, int]] = {'train': (2000, 4), 'val': (50, 5)}  # per class
 
 
 def make_demo_ade(root: str = 'data/demo', splits: Dict[str, Tuple[int, int]] = None, size: int = 128) -> str:
