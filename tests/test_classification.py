@@ -37,7 +37,7 @@ def test_scalable_vit_released_classifier_gives_the_authors_logits():
     ref = RefScalableViT(**TINY).eval()
     _randomize(ref)
     cfg, model = _classifier('imagenet_scalablevit_s.py', head_in_channels=256, arch=TINY)
-    state = to_image_classifier({'model': ref.state_dict()}, cfg.model.backbone.type)
+    state = to_image_classifier({'model': ref.state_dict()}, cfg.model.backbone)
     missing, unexpected = model.load_state_dict(state, strict=False)
     assert not unexpected and not missing
     x = torch.randn(2, 3, 224, 224)
@@ -52,9 +52,22 @@ def test_swin_classifier_gives_timms_logits_on_the_same_weights():
     ref = timm.create_model('swin_tiny_patch4_window7_224', pretrained=False).eval()
     _randomize(ref)
     cfg, model = _classifier('imagenet_swin_t.py')
-    state = to_image_classifier(ref.state_dict(), cfg.model.backbone.type)
+    state = to_image_classifier(ref.state_dict(), cfg.model.backbone)
     missing, unexpected = model.load_state_dict(state, strict=False)
     assert not unexpected and not [k for k in missing if 'relative_position_index' not in k]
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x, mode='tensor'), ref(x), rtol=1e-4, atol=1e-4)
+
+
+def test_mvit_classifier_gives_timms_logits_on_the_same_weights():
+    import timm
+    ref = timm.create_model('mvitv2_tiny', pretrained=False).eval()
+    _randomize(ref)
+    cfg, model = _classifier('imagenet_mvitv2_t.py')
+    state = to_image_classifier(ref.state_dict(), cfg.model.backbone)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    assert not unexpected and not missing
     x = torch.randn(2, 3, 224, 224)
     with torch.no_grad():
         torch.testing.assert_close(model(x, mode='tensor'), ref(x), rtol=1e-4, atol=1e-4)

@@ -41,7 +41,7 @@ def test_parity_with_mmdet(mmdet_swin_t, hw, shift_single_window):
 
 
 def test_parity_with_timm_and_official_layout():
-    timm = pytest.importorskip('timm')
+    import timm
     ref = _perturb(timm.create_model('swin_tiny_patch4_window7_224', pretrained=False))
     ours = Swin('t', drop_path_rate=0.).eval()
     missing, unexpected = ours.load_state_dict(convert_swin(ref.state_dict()), strict=False)

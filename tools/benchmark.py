@@ -21,8 +21,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import torch  # noqa: E402
 
 import vdense.models  # noqa: E402,F401
-from vdense.converters import convert_swin  # noqa: E402
-from vdense.models import ScalableViT, Swin  # noqa: E402
+from vdense.converters import convert_mvit, convert_swin  # noqa: E402
+from vdense.models import MViT, ScalableViT, Swin  # noqa: E402
 
 
 def _median_ms(fn: Callable[[], object], repeat: int) -> float:
@@ -76,6 +76,41 @@ NOTES = {'timm swin_tiny': lambda h, w: None if _timm_swin_same_function(h, w) e
          'timm shifts before padding at this size: not the same function, timed only'}
 
 
+def _mvit_hwin(h, w):
+    """Ours as it is used: hybrid window attention at detection sizes, global attention at the ImageNet size."""
+    return max(h, w) > 224
+
+
+def _mmpretrain_mvit_t(h, w):
+    from mmpretrain.models.backbones import MViT as MMPretrainMViT
+    ref = MMPretrainMViT(arch='tiny', out_scales=[0, 1, 2, 3], drop_path_rate=0.)
+    for name, p in ref.named_parameters():  # its init_weights() would print every tensor: the rel-pos init by hand
+        if 'rel_pos' in name:
+            torch.nn.init.trunc_normal_(p, std=.02)
+    ref.eval()
+    ours = MViT('t', drop_path_rate=0., use_hwin=_mvit_hwin(h, w)).eval()
+    ours.load_state_dict(convert_mvit({'state_dict': ref.state_dict()}, ours.depths))
+    # With several outputs mmpretrain passes the NORMED map on (another function): its norms go onto copies, as ours.
+    norms = [getattr(ref, f'norm{i}') for i in range(4)]
+    for i in range(4):
+        setattr(ref, f'norm{i}', torch.nn.Identity())
+    return ref, lambda x: [n(f.permute(0, 2, 3, 1)).permute(0, 3, 1, 2) for n, f in zip(norms, ref(x))], ours
+
+
+def _timm_mvit_t(h, w):
+    import timm
+    if (h, w) != (224, 224):
+        raise ValueError('timm builds its rel-pos tables for one square size and never interpolates them: 224 only')
+    ref = timm.create_model('mvitv2_tiny', pretrained=False).eval()
+    ours = MViT('t', drop_path_rate=0.).eval()
+    ours.load_state_dict(convert_mvit(ref.state_dict(), ours.depths), strict=False)
+    return ref, lambda x: ref.forward_intermediates(x, intermediates_only=True), ours
+
+
+NOTES['mmpretrain MViT'] = lambda h, w: ('ours with Hwin, the reference global: not the same function, timed only'
+                                         if _mvit_hwin(h, w) else None)
+
+
 def _comparable(ours, ref_feats):
     """Reference maps in our output space: NCHW, through our output norms when the reference has none."""
     out = []
@@ -91,6 +126,8 @@ BACKBONES: Dict[str, Dict[str, Callable]] = {
     'scalablevit_s': {},  # the authors' code is not a package: ours alone (README: their 428 ms at 224x8 here)
 }
 OURS_ALONE = {'swin_t': lambda: Swin('t', drop_path_rate=0.), 'scalablevit_s': lambda: ScalableViT('s', drop_path_rate=0.)}
+BACKBONES['mvitv2_t'] = {'mmpretrain MViT': _mmpretrain_mvit_t, 'timm mvitv2_tiny': _timm_mvit_t}
+OURS_ALONE['mvitv2_t'] = lambda: MViT('t', drop_path_rate=0.)
 
 
 def parse_size(text: str) -> Tuple[int, int, int]:

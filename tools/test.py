@@ -34,7 +34,7 @@ def released_classifier_as_mm_checkpoint(cfg, path: str) -> str:
     checkpoint = torch.load(path, map_location='cpu', weights_only=True)
     if is_mm_model_checkpoint(unwrap_state_dict(checkpoint)):
         return path
-    state = to_image_classifier(checkpoint, cfg.model.backbone.type)
+    state = to_image_classifier(checkpoint, cfg.model.backbone)
     os.makedirs(cfg.work_dir, exist_ok=True)
     out = osp.join(cfg.work_dir, 'converted_' + osp.splitext(osp.basename(path))[0] + '.pth')
     torch.save({'state_dict': state, 'meta': {'converted_from': path}}, out)

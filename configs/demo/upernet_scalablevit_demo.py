@@ -11,3 +11,10 @@ model = dict(
     auxiliary_head=dict(type='FCNHead', in_channels=128, in_index=2, channels=32, num_convs=1, concat_input=False,
                         dropout_ratio=0., num_classes=5, norm_cfg=norm_cfg, align_corners=False,
                         loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)))
+# UperNet learns a little slower from scratch than Semantic FPN (measured mIoU 56.5 after 1200 steps): 1500.
+train_cfg = dict(max_iters=1500, val_interval=1500)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
+    dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=50, end=1500, by_epoch=False),
+]
+default_hooks = dict(checkpoint=dict(interval=1500))

@@ -1,51 +1,54 @@
 """Whole released classifiers (backbone + head, the authors' layouts) -> mmpretrain ``ImageClassifier`` state dicts,
 so that ``tools/test.py imagenet_*.py their_checkpoint.pth`` evaluates the authors' weights with their own head."""
 from collections import OrderedDict
-from typing import Callable, Dict, Mapping
+from typing import Dict, Mapping
 
 import torch
 
-from .scalable_vit import split_official_classifier
-from .swin import convert_swin
 from .utils import unwrap_state_dict
 
 
-def _scalable_vit(state):
-    parts = split_official_classifier(state)
-    return parts['backbone'], OrderedDict(('head.' + k, v) for k, v in parts['head'].items())  # ScalableViTClsHead
+def _scalable_vit_head(state) -> Dict[str, torch.Tensor]:
+    # Their head.0/1/3 (Linear, LN, GELU, Linear) live in ScalableViTClsHead.head under the same indices.
+    return OrderedDict((k, v) for k, v in state.items() if k.startswith('head.'))
 
 
-def _linear_head(convert_backbone: Callable, head_prefix: str = 'head.'):
-    def convert(state):
-        head = OrderedDict()
-        for k, v in state.items():
-            if k.startswith(head_prefix):
-                k = k[len(head_prefix):]
-                head['fc.' + (k[3:] if k.startswith('fc.') else k)] = v  # official `head.*`, timm `head.fc.*`
-        return convert_backbone(state), head  # mmpretrain's LinearClsHead keeps its Linear as ``fc``
-    return convert
+def _linear_head(state) -> Dict[str, torch.Tensor]:
+    """Official ``head.{weight,bias}`` (Swin), ``head.projection.*`` (MViTv2 .pyth), timm/mmpretrain ``head.fc.*``
+    -> mmpretrain LinearClsHead's ``fc``."""
+    head = OrderedDict()
+    for k, v in state.items():
+        if k.startswith('head.'):
+            name = k.rsplit('.', 1)[-1]
+            head['fc.' + name] = v
+    return head
 
 
-# backbone type (as in configs, scope prefix dropped) -> official classifier state -> (backbone, head) states
-CLASSIFIER_CONVERTERS: Dict[str, Callable] = {
-    'ScalableViT': _scalable_vit,
-    'Swin': _linear_head(convert_swin),
-}
+HEAD_CONVERTERS = {'ScalableViT': _scalable_vit_head, 'Swin': _linear_head, 'MViT': _linear_head}
 
 
 def is_mm_model_checkpoint(state: Mapping[str, torch.Tensor]) -> bool:
     return any(k.startswith('backbone.') for k in state)
 
 
-def to_image_classifier(checkpoint: Mapping, backbone_type: str) -> Dict[str, torch.Tensor]:
-    """The state dict of an mmpretrain ``ImageClassifier`` (``backbone.*``, ``head.*``) from any released layout."""
+def to_image_classifier(checkpoint: Mapping, backbone_cfg: dict) -> Dict[str, torch.Tensor]:
+    """The state dict of an mmpretrain ``ImageClassifier`` (``backbone.*``, ``head.*``) from any released layout.
+
+    ``backbone_cfg`` is the config's ``model.backbone``: the backbone (built on the meta device, no memory) converts
+    its own part with its arch, so every layout its ``init_cfg`` reads works here too.
+    """
     state = unwrap_state_dict(checkpoint)
     if is_mm_model_checkpoint(state):
         return state
-    family = backbone_type.split('.')[-1]
-    if family not in CLASSIFIER_CONVERTERS:
-        raise ValueError(f'no classifier converter for {backbone_type!r}: known {sorted(CLASSIFIER_CONVERTERS)}')
-    backbone, head = CLASSIFIER_CONVERTERS[family](state)
-    out = OrderedDict(('backbone.' + k, v) for k, v in backbone.items())
-    out.update(('head.' + k, v) for k, v in head.items())
+    from vdense.registry import MODELS
+    cfg = dict(backbone_cfg)
+    family = cfg['type'].split('.')[-1]
+    if family not in HEAD_CONVERTERS:
+        raise ValueError(f'no classifier converter for {cfg["type"]!r}: known {sorted(HEAD_CONVERTERS)}')
+    cfg.pop('type')
+    cfg['init_cfg'] = None
+    with torch.device('meta'):
+        backbone = MODELS.get(family)(**cfg)  # not build(): that would look in the default scope's registry
+    out = OrderedDict(('backbone.' + k, v) for k, v in backbone.convert_checkpoint({'state_dict': state}).items())
+    out.update(('head.' + k, v) for k, v in HEAD_CONVERTERS[family](state).items())
     return out

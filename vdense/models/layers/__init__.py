@@ -1,11 +1,12 @@
+from .decomposed_rel_pos import decomposed_rel_pos, rel_pos_table, resize_rel_pos
 from .mlp import Mlp
 from .patch_embed import ConvPatchEmbed
 from .peg import PositionEncodingGenerator
-from .residual import add_residual
 from .relative_position import relative_position_index, resize_bias_table
+from .residual import add_residual
 from .window import (WindowGrid, expand_window_mask, map_to_windows, shifted_window_mask, window_grid,
                      windows_to_map)
 
 __all__ = ['Mlp', 'ConvPatchEmbed', 'PositionEncodingGenerator', 'WindowGrid', 'window_grid', 'map_to_windows',
            'windows_to_map', 'expand_window_mask', 'shifted_window_mask', 'relative_position_index',
-           'resize_bias_table', 'add_residual']
+           'resize_bias_table', 'add_residual', 'decomposed_rel_pos', 'rel_pos_table', 'resize_rel_pos']
