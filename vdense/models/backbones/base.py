@@ -1,5 +1,5 @@
 """What every hierarchical backbone shares: output selection and norms, freezing, checkpointing, pretrained loading."""
-from typing import Callable, List, Sequence
+from typing import Callable, Dict, List, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -34,6 +34,8 @@ class HierarchicalBackbone(BaseModule):
     # ---- to implement -------------------------------------------------------------------------------------
     num_stages: int
     num_features: List[int]
+    arch_zoo: Dict[str, dict] = {}       # variant name -> settings
+    arch_aliases: Dict[str, str] = {}    # e.g. 'tiny' -> 't'
 
     def stage_modules(self, i: int) -> List[nn.Module]:
         raise NotImplementedError
@@ -45,6 +47,21 @@ class HierarchicalBackbone(BaseModule):
         raise NotImplementedError
 
     # ---- shared machinery ---------------------------------------------------------------------------------
+    @classmethod
+    def _arch_settings(cls, arch: Union[str, dict], required: Sequence[str]) -> dict:
+        """A copy of a named variant's settings, or of a dict arch checked for the ``required`` keys."""
+        if isinstance(arch, str):
+            key = cls.arch_aliases.get(arch.lower(), arch.lower())
+            if key not in cls.arch_zoo:
+                raise ValueError(f'unknown {cls.__name__} arch {arch!r}: choose from {sorted(cls.arch_zoo)} '
+                                 f'or {sorted(cls.arch_aliases)}, or pass a dict')
+            return dict(cls.arch_zoo[key])
+        missing = set(required) - set(arch)
+        if missing:
+            raise ValueError(f'a {cls.__name__} arch dict needs {sorted(required)}; {sorted(missing)} missing '
+                             f'from {sorted(arch)}')
+        return dict(arch)
+
     def _build_output_norms(self, norm_layer: Callable[[int], nn.Module]) -> None:
         for i in self.out_indices:
             if not 0 <= i < self.num_stages:

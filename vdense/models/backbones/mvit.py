@@ -223,13 +223,7 @@ class MViT(HierarchicalBackbone):
 
     @classmethod
     def _resolve_arch(cls, arch: Union[str, dict]) -> dict:
-        if isinstance(arch, str):
-            key = cls.arch_aliases.get(arch.lower(), arch.lower())
-            if key not in cls.arch_zoo:
-                raise ValueError(f'unknown MViT arch {arch!r}: choose from {sorted(cls.arch_zoo)} '
-                                 f'or {sorted(cls.arch_aliases)}, or pass a dict')
-            arch = cls.arch_zoo[key]
-        cfg = dict(arch)
+        cfg = cls._arch_settings(arch, ())  # required keys checked below, after mmpretrain's form is mapped
         if 'depths' not in cfg and {'num_layers', 'downscale_indices'} <= set(cfg):  # mmpretrain's arch dict
             bounds = [0, *cfg.pop('downscale_indices'), cfg.pop('num_layers')]
             cfg['depths'] = [b - a for a, b in zip(bounds, bounds[1:])]

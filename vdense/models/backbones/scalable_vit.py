@@ -189,16 +189,7 @@ class ScalableViT(HierarchicalBackbone):
 
     @classmethod
     def _resolve_arch(cls, arch: Union[str, dict]) -> dict:
-        if isinstance(arch, str):
-            key = cls.arch_aliases.get(arch.lower(), arch.lower())
-            if key not in cls.arch_zoo:
-                raise ValueError(f'unknown ScalableViT arch {arch!r}: choose from {sorted(cls.arch_zoo)} '
-                                 f'or {sorted(cls.arch_aliases)}, or pass a dict')
-            arch = cls.arch_zoo[key]
-        required = {'embed_dims', 'depths', 'num_heads', 'c_ratios'}
-        if not required <= set(arch):
-            raise ValueError(f'a ScalableViT arch dict needs {sorted(required)}, got {sorted(arch)}')
-        cfg = {**cls.arch_defaults, **arch}
+        cfg = {**cls.arch_defaults, **cls._arch_settings(arch, ('embed_dims', 'depths', 'num_heads', 'c_ratios'))}
         lengths = {k: len(v) for k, v in cfg.items()}
         if len(set(lengths.values())) != 1:
             raise ValueError(f'ScalableViT arch lists must all have one entry per stage, got lengths {lengths}')

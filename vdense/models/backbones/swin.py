@@ -154,18 +154,10 @@ class Swin(HierarchicalBackbone):
 
     @classmethod
     def _resolve_arch(cls, arch: Union[str, dict]) -> dict:
-        if isinstance(arch, str):
-            key = cls.arch_aliases.get(arch.lower(), arch.lower())
-            if key not in cls.arch_zoo:
-                raise ValueError(f'unknown Swin arch {arch!r}: choose from {sorted(cls.arch_zoo)} '
-                                 f'or {sorted(cls.arch_aliases)}, or pass a dict')
-            return dict(cls.arch_zoo[key])
-        required = {'embed_dims', 'depths', 'num_heads'}
-        if not required <= set(arch):
-            raise ValueError(f'a Swin arch dict needs {sorted(required)}, got {sorted(arch)}')
-        if len(arch['depths']) != len(arch['num_heads']):
+        cfg = cls._arch_settings(arch, ('embed_dims', 'depths', 'num_heads'))
+        if len(cfg['depths']) != len(cfg['num_heads']):
             raise ValueError('Swin arch: depths and num_heads need one entry per stage')
-        return dict(arch)
+        return cfg
 
     def stage_modules(self, i: int):
         return [self.patch_embed, self.stages[0]] if i == 0 else [self.stages[i]]
