@@ -28,6 +28,7 @@ param_scheduler = [
 ]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1200, max_keep_ckpts=1))
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1200, max_keep_ckpts=1),
+    visualization=dict(type='SegVisualizationHook'))
 auto_scale_lr = dict(enable=False, base_batch_size=8)
 randomness = dict(seed=0)

@@ -107,12 +107,14 @@ def enable_visualization(cfg: Config, show_dir: str) -> None:
         raise SystemExit('--show-dir needs a `visualization` hook in default_hooks; this config has none')
     hook = hooks.visualization
     scope = cfg.get('default_scope')
+    # A relative folder goes under the work dir for every task, as mmdet's hook does (never into the cwd).
+    out_dir = show_dir if osp.isabs(show_dir) else osp.join(cfg.work_dir, show_dir)
     if scope == 'mmdet':
         hook.update(draw=True, test_out_dir=show_dir)  # DetVisualizationHook: under work_dir/<timestamp>/
     elif scope == 'mmseg':
         hook.update(draw=True, interval=1)
-        cfg.visualizer['save_dir'] = show_dir
+        cfg.visualizer['save_dir'] = out_dir  # SegLocalVisualizer writes out_dir/vis_image/*.png
     elif scope == 'mmpretrain':
-        hook.update(enable=True, out_dir=show_dir)
+        hook.update(enable=True, interval=1, out_dir=out_dir)
     else:
         hook.update(draw=True)

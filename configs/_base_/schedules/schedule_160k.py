@@ -15,5 +15,6 @@ param_scheduler = [
 ]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=16000, max_keep_ckpts=2))
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=16000, max_keep_ckpts=2),
+    visualization=dict(type='SegVisualizationHook'))  # mmseg keeps its hooks in the schedules; --show-dir uses it
 auto_scale_lr = dict(enable=False, base_batch_size=16)
