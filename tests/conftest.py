@@ -18,3 +18,12 @@ def official_scalable_vit_shapes():
         pytest.fail(f'{OFFICIAL_KEYS} not found: shared/ must sit beside the clone (or set SHARED_DIR)')
     with open(OFFICIAL_KEYS) as f:
         return json.load(f)
+
+
+@pytest.fixture(scope='session')
+def demo_root(tmp_path_factory):
+    """Every generated demo set (COCO, ADE20K and ImageNet layouts), made once per test session."""
+    from tests.helpers import run_tool
+    root = tmp_path_factory.mktemp('demo_data')
+    run_tool('make_demo_data.py', '--root', root)
+    return root

@@ -5,20 +5,12 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
 from tests.conftest import ROOT
+from vdense.apis import build_model_from_config
 
 CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
                  if '_base_' not in p)
-
-
-def _strip_pretrained(node):
-    if isinstance(node, dict):
-        if isinstance(node.get('init_cfg'), dict) and node['init_cfg'].get('type') == 'Pretrained':
-            node['init_cfg'] = None
-        for v in node.values():
-            _strip_pretrained(v)
 
 
 def _batch(cfg, size=128):
@@ -108,18 +100,7 @@ def test_large_variant_trains_a_step_with_checkpointing(name, arch):
 
 
 def _one_training_step(cfg):
-    from vdense.apis.cli import fall_back_from_sync_bn
-    _strip_pretrained(cfg.model)
-    fall_back_from_sync_bn(cfg)  # one CPU process, as tools/train.py does
-    if cfg.get('data_preprocessor') is not None:  # mmengine's Runner hands it to the model the same way
-        cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
-    init_default_scope(cfg.default_scope)
-    from mmengine.registry import MODELS, OPTIM_WRAPPERS  # noqa: F401
-    import importlib
-    for module in cfg.get('custom_imports', {}).get('imports', []):
-        importlib.import_module(module)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
+    model = build_model_from_config(cfg)  # no pretrained weights read; SyncBN as BN, as tools/train.py does
     model.train()
     if cfg.default_scope == 'mmseg':  # the crop size the preprocessor pads to: a small one for the test
         model.data_preprocessor.size = (128, 128)

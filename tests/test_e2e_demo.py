@@ -1,6 +1,8 @@
 """End to end, as `make demo` runs it: generate the data, train each demo config from scratch, evaluate, draw.
 
-`make test` (CI) trains one family per task; `make test-all` also runs the other families (marked slow)."""
+The demo configs are ScalableViT ones (one family per task, as CI runs them). Not here yet: demo runs of the
+other families (to be marked slow, for `make test-all`), and the Mask R-CNN and classifier demos, which do not yet
+reach the issue's thresholds in a CI-sized budget."""
 import glob
 import os.path as osp
 import re
@@ -12,13 +14,6 @@ from tests.helpers import DEMO_CONFIG, data_root_options, demo_data_options, run
 
 # The full detection demo reaches 0.50-0.59 box mAP on the generated val split (README); 0.5 is the promise.
 MIN_BOX_MAP = 0.5
-
-
-@pytest.fixture(scope='module')
-def demo_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp('demo_data')
-    run_tool('make_demo_data.py', '--root', root)
-    return root
 
 
 def _train_and_test(config, work_dir, options, show=True):

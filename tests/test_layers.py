@@ -31,3 +31,16 @@ def test_mlp_inference_path_equals_training_path():
     with torch.no_grad():
         fast = mlp(x)
     assert torch.equal(fast, mlp(x))  # grad-enabled call: the out-of-place GELU
+
+
+def test_meta_device_models_leave_no_meta_tensors_in_the_caches():
+    # Checkpoint identification builds models on the meta device; real models built later must get real tables.
+    from vdense.models import MViT, Swin
+    from vdense.models.layers import relative_position_index
+    relative_position_index.cache_clear()
+    with torch.device('meta'):
+        Swin('t', window_size=5)
+        MViT('t')
+    model = Swin('t', window_size=5)
+    assert not model.stages[0].blocks[0].attn.relative_position_index.is_meta
+    assert torch.isfinite(model(torch.randn(1, 3, 64, 96))[0]).all()

@@ -6,7 +6,9 @@
 
 For every reference, ours is built from the reference's own weights (converted as a user's checkpoint would
 be), its outputs are checked against the reference's on the benchmark input, then both are timed in the same
-process: median of --repeat runs after a warm-up. Ratios > 1 mean vdense is faster.
+process: median of --repeat runs after a warm-up. Ratios > 1 mean vdense is faster. The same run measures the
+machine's dense fp32 matmul rate and reports each backbone's achieved FLOP rate as a fraction of it (FLOPs from
+vdense.analysis: fused multiply-adds, attention matmuls included).
 """
 import argparse
 import json
@@ -21,6 +23,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import torch  # noqa: E402
 
 import vdense.models  # noqa: E402,F401
+from vdense.analysis import count_flops  # noqa: E402
 from vdense.converters import convert_mvit, convert_swin  # noqa: E402
 from vdense.models import MViT, ScalableViT, Swin  # noqa: E402
 
@@ -33,6 +36,12 @@ def _median_ms(fn: Callable[[], object], repeat: int) -> float:
         fn()
         times.append((time.perf_counter() - start) * 1e3)
     return statistics.median(times)
+
+
+def matmul_rate(n: int = 2048, repeat: int = 5) -> float:
+    """The machine's dense fp32 matmul rate in multiply-adds per second (the unit FLOP counts use), same threads."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    return n ** 3 / (_median_ms(lambda: a @ b, repeat) / 1e3)
 
 
 def _max_diff(a, b) -> float:
@@ -135,11 +144,15 @@ def parse_size(text: str) -> Tuple[int, int, int]:
     return h, w, b
 
 
-def run(backbones: List[str], sizes: List[Tuple[int, int, int]], repeat: int) -> List[dict]:
+def run(backbones: List[str], sizes: List[Tuple[int, int, int]], repeat: int, peak: float = None) -> List[dict]:
+    """``peak``: the matmul rate (multiply-adds/s) that each row's achieved FLOP rate is a fraction of."""
     rows = []
     for name in backbones:
         for h, w, b in sizes:
             x = torch.randn(b, 3, h, w)
+            # FLOPs of ours as it runs at this size (Hwin on at detection sizes for MViT), attention included.
+            ours_flops = count_flops(_ours_as_benchmarked(name, h, w), (x,))
+            first = len(rows)
             with torch.inference_mode():
                 refs = BACKBONES[name]
                 if not refs:
@@ -164,7 +177,18 @@ def run(backbones: List[str], sizes: List[Tuple[int, int, int]], repeat: int) ->
                     rows.append(dict(backbone=name, size=f'{h}x{w}x{b}', reference=ref_name, ref_ms=ref_ms,
                                      ours_ms=ours_ms, speedup=ref_ms / ours_ms, max_diff=diff, note=note))
                     print(_format_row(rows[-1]), flush=True)
+            for r in rows[first:]:
+                if r.get('ours_ms'):
+                    r['ours_gflops'] = ours_flops / 1e9
+                    r['ours_flop_rate'] = ours_flops / (r['ours_ms'] / 1e3)
+                    r['fraction_of_matmul'] = r['ours_flop_rate'] / peak if peak else None
     return rows
+
+
+def _ours_as_benchmarked(name: str, h: int, w: int) -> torch.nn.Module:
+    if name == 'mvitv2_t':
+        return MViT('t', drop_path_rate=0., use_hwin=_mvit_hwin(h, w)).eval()
+    return OURS_ALONE[name]().eval()
 
 
 def _format_row(r: dict) -> str:
@@ -191,15 +215,24 @@ def main(argv=None):
     unknown = set(names) - set(BACKBONES)
     if unknown:
         raise SystemExit(f'unknown backbones {sorted(unknown)}: choose from {sorted(BACKBONES)}')
-    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, median of {args.repeat} (ms, forward, fp32)')
+    peak = matmul_rate()
+    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, median of {args.repeat} (ms, forward, fp32); '
+          f'dense fp32 matmul (2048^3): {peak / 1e9:.1f} GFLOP/s (multiply-adds, as the FLOP counts)')
     print(f"{'backbone':<14} {'size':<13} {'reference':<24} {'ref ms':>9} {'ours ms':>9} {'speedup':>8}  max|diff|")
-    rows = run(names, [parse_size(s) for s in args.sizes.split(',')], args.repeat)
+    rows = run(names, [parse_size(s) for s in args.sizes.split(',')], args.repeat, peak)
     for r in rows:
         if r.get('reference') == '-':
             print(_format_row(r))
+    print(f"\n{'backbone':<14} {'size':<13} {'GFLOPs':>8} {'ours ms':>9} {'GFLOP/s':>9} {'of matmul':>10}")
+    seen = set()
+    for r in rows:
+        if r.get('ours_gflops') is not None and (r['backbone'], r['size']) not in seen:
+            seen.add((r['backbone'], r['size']))
+            print(f"{r['backbone']:<14} {r['size']:<13} {r['ours_gflops']:8.2f} {r['ours_ms']:9.1f} "
+                  f"{r['ours_flop_rate'] / 1e9:9.1f} {r['fraction_of_matmul']:9.0%}")
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(rows, f, indent=2)
+            json.dump(dict(matmul_flop_rate=peak, threads=torch.get_num_threads(), rows=rows), f, indent=2)
 
 
 if __name__ == '__main__':

@@ -4,11 +4,12 @@ The term added to the attention logits is ``q . R_h[qh - kh] + q . R_w[qw - kw]`
 differ (pooled keys), distances are measured on the finer grid, and tables built for another size are resized
 linearly, as detectron2's ``get_rel_pos`` and mmpretrain's ``resize_decomposed_rel_pos`` do.
 """
-from functools import lru_cache
 from typing import Tuple
 
 import torch
 import torch.nn.functional as F
+
+from .cache import cpu_cached
 
 
 def resize_rel_pos(table: torch.Tensor, length: int) -> torch.Tensor:
@@ -18,7 +19,7 @@ def resize_rel_pos(table: torch.Tensor, length: int) -> torch.Tensor:
     return F.interpolate(table.T.unsqueeze(0), size=length, mode='linear').squeeze(0).T
 
 
-@lru_cache(maxsize=128)
+@cpu_cached(maxsize=128)
 def _rel_index(q_size: int, k_size: int, device: torch.device) -> torch.Tensor:
     # Same float32 arithmetic and truncation as the references, so odd sizes pick the same table rows.
     q_ratio, k_ratio = max(k_size / q_size, 1.0), max(q_size / k_size, 1.0)

@@ -1,11 +1,12 @@
 """Relative-position helpers: Swin's bias-table index and resizing tables across window sizes."""
-from functools import lru_cache
 
 import torch
 import torch.nn.functional as F
 
+from .cache import cpu_cached
 
-@lru_cache(maxsize=16)
+
+@cpu_cached(maxsize=16)
 def relative_position_index(window_size: int) -> torch.Tensor:
     """(ws*ws, ws*ws) index into a ((2*ws-1)**2, heads) bias table, as in the Swin reference code."""
     coords = torch.stack(torch.meshgrid(torch.arange(window_size), torch.arange(window_size), indexing='ij'))

@@ -4,10 +4,11 @@ Padding to window multiples, the cyclic shift and the window partition are one g
 (and the way back one more), instead of pad + roll + reshape/permute copies. Everything works on channels-last
 maps (B, H, W, C) and on the whole batch.
 """
-from functools import lru_cache
 from typing import NamedTuple, Optional
 
 import torch
+
+from .cache import cpu_cached
 
 
 class WindowGrid(NamedTuple):
@@ -20,7 +21,7 @@ class WindowGrid(NamedTuple):
     padded_hw: tuple
 
 
-@lru_cache(maxsize=64)
+@cpu_cached(maxsize=64)
 def window_grid(H: int, W: int, window_size: int, shift: int = 0,
                 device: torch.device = torch.device('cpu')) -> WindowGrid:
     """The cached index tables for one map size; the padding is at the bottom/right and the shift is applied
@@ -69,7 +70,7 @@ def expand_window_mask(mask: torch.Tensor, batch: int) -> torch.Tensor:
     return mask if batch == 1 else mask.repeat(batch, *([1] * (mask.dim() - 1)))
 
 
-@lru_cache(maxsize=32)
+@cpu_cached(maxsize=32)
 def shifted_window_mask(H: int, W: int, window_size: int, shift: int,
                         device: torch.device = torch.device('cpu'), batch: Optional[int] = None) -> torch.Tensor:
     """Swin's additive shift mask for an (H, W) map: (num_windows, N, N), 0 within a region, -100 across regions

@@ -1,0 +1,87 @@
+#!/usr/bin/env python
+"""Parameters and FLOPs of configs' models, whole model and backbone alone, at the papers' input sizes.
+
+    python tools/get_flops.py configs/mask_rcnn_swin_t.py
+    python tools/get_flops.py configs/retinanet_*.py --markdown     # rows for the README's model zoo
+    python tools/get_flops.py configs/upernet_swin_t.py --shape 512 512
+
+FLOPs are fused multiply-adds (fvcore/mmengine counting, what the papers call FLOPs), attention matmuls included.
+Default input sizes follow the papers: 800x1280 for detection, 512x2048 for segmentation (the Swin/ScalableViT
+papers' UperNet numbers), 224x224 for classification. No weights are read: the counts depend on shapes only.
+"""
+import argparse
+import logging
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
+
+import torch  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+
+from vdense.analysis import count_flops, count_params  # noqa: E402
+from vdense.apis import build_model_from_config  # noqa: E402
+
+DEFAULT_SHAPES = {'mmdet': (800, 1280), 'mmseg': (512, 2048), 'mmpretrain': (224, 224)}
+
+
+def _det_samples(h: int, w: int):
+    from mmdet.structures import DetDataSample
+    meta = dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w), batch_input_shape=(h, w),
+                scale_factor=(1., 1.))
+    return [DetDataSample(metainfo=meta)]
+
+
+class _TensorForward(torch.nn.Module):
+    """The model's ``mode='tensor'`` forward with everything but the image bound, for the tracer."""
+
+    def __init__(self, model, scope: str, h: int, w: int):
+        super().__init__()
+        self.model = model
+        self.samples = _det_samples(h, w) if scope == 'mmdet' else None
+
+    def forward(self, inputs):
+        if self.samples is None:
+            return self.model(inputs, mode='tensor')
+        return self.model(inputs, self.samples, mode='tensor')
+
+
+def analyse(path: str, shape=None) -> dict:
+    cfg = Config.fromfile(path)
+    scope = cfg.get('default_scope')
+    if scope not in DEFAULT_SHAPES:
+        raise SystemExit(f'error: {path}: default_scope {scope!r} is not one of {sorted(DEFAULT_SHAPES)}')
+    h, w = shape or DEFAULT_SHAPES[scope]
+    model = build_model_from_config(cfg).eval()
+    image = torch.randn(1, 3, h, w)
+    return dict(config=osp.basename(path), scope=scope, shape=f'{h}x{w}',
+                params=count_params(model), flops=count_flops(_TensorForward(model, scope, h, w), (image,)),
+                backbone_params=count_params(model.backbone), backbone_flops=count_flops(model.backbone, (image,)))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('configs', nargs='+')
+    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'), help='input size (default: by task)')
+    parser.add_argument('--markdown', action='store_true', help='print a markdown table')
+    args = parser.parse_args(argv)
+    from mmengine.logging import MMLogger
+    MMLogger.get_current_instance().setLevel(logging.WARNING)  # no per-tensor init report: only the table
+    header = ('config', 'input', 'params (M)', 'GFLOPs', 'backbone params (M)', 'backbone GFLOPs')
+    if args.markdown:
+        print('| ' + ' | '.join(header) + ' |\n|' + '---|' * len(header))
+    else:
+        print(f'{header[0]:<32} {header[1]:>9} {header[2]:>10} {header[3]:>8} {header[4]:>19} {header[5]:>15}')
+    for path in args.configs:
+        r = analyse(path, args.shape)
+        cells = (r['config'], r['shape'], f"{r['params'] / 1e6:.2f}", f"{r['flops'] / 1e9:.1f}",
+                 f"{r['backbone_params'] / 1e6:.2f}", f"{r['backbone_flops'] / 1e9:.2f}")
+        if args.markdown:
+            print('| ' + ' | '.join(cells) + ' |', flush=True)
+        else:
+            print(f'{cells[0]:<32} {cells[1]:>9} {cells[2]:>10} {cells[3]:>8} {cells[4]:>19} {cells[5]:>15}',
+                  flush=True)
+
+
+if __name__ == '__main__':
+    main()
