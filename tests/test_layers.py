@@ -1,4 +1,5 @@
 """Shared layers: the in-place fast paths compute exactly what the plain expressions compute, gradients included."""
+import pytest
 import torch
 import torch.nn as nn
 
@@ -44,3 +45,20 @@ def test_meta_device_models_leave_no_meta_tensors_in_the_caches():
     model = Swin('t', window_size=5)
     assert not model.stages[0].blocks[0].attn.relative_position_index.is_meta
     assert torch.isfinite(model(torch.randn(1, 3, 64, 96))[0]).all()
+
+
+@pytest.mark.parametrize('d_qk,d_v', [(40, 32), (8, 32), (16, 16)])
+def test_attention_with_different_head_widths_equals_the_plain_formula(d_qk, d_v):
+    from vdense.models.layers import sdpa_mixed_head_dims
+    torch.manual_seed(0)
+    q = torch.randn(2, 3, 50, d_qk, requires_grad=True)
+    k = torch.randn(2, 3, 7, d_qk, requires_grad=True)
+    v = torch.randn(2, 3, 7, d_v, requires_grad=True)
+    scale = 0.3
+    out = sdpa_mixed_head_dims(q, k, v, scale)
+    ref = ((q @ k.transpose(-2, -1)) * scale).softmax(-1) @ v
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+    grads = torch.autograd.grad(out.square().sum(), (q, k, v))
+    ref_grads = torch.autograd.grad(ref.square().sum(), (q, k, v))
+    for g, r in zip(grads, ref_grads):
+        torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-5)

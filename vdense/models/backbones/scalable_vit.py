@@ -19,7 +19,7 @@ from mmengine.model.weight_init import trunc_normal_
 from vdense.converters.scalable_vit import convert_scalable_vit
 from vdense.registry import MODELS
 from ..layers import (ConvPatchEmbed, Mlp, PositionEncodingGenerator, add_residual, expand_window_mask,
-                      map_to_windows, window_grid, windows_to_map)
+                      map_to_windows, sdpa_mixed_head_dims, window_grid, windows_to_map)
 from .base import HierarchicalBackbone
 
 
@@ -105,8 +105,7 @@ class SSA(nn.Module):
             v = self.v(src).view(B, -1, nh, C // nh).transpose(1, 2)
         else:
             k, v = self.kv(x).view(B, H * W, 2, nh, C // nh).permute(2, 0, 3, 1, 4).unbind(0)
-        out = F.scaled_dot_product_attention(q, k, v, dropout_p=self.attn_drop if self.training else 0.,
-                                             scale=self.scale)
+        out = sdpa_mixed_head_dims(q, k, v, self.scale, self.attn_drop if self.training else 0.)
         return self.proj_drop(self.proj(out.transpose(1, 2).reshape(B, H, W, C)))
 
 
