@@ -20,8 +20,8 @@ from mmengine.model.weight_init import trunc_normal_
 
 from vdense.converters.mvit import convert_mvit
 from vdense.registry import MODELS
-from ..layers import (ConvPatchEmbed, Mlp, add_residual, decomposed_rel_pos, map_to_windows, resize_rel_pos,
-                      window_grid, windows_to_map)
+from ..layers import (ConvPatchEmbed, Mlp, add_residual, decomposed_rel_pos, init_linear_and_layer_norm,
+                      map_to_windows, resize_rel_pos, window_grid, windows_to_map)
 from .base import HierarchicalBackbone
 
 
@@ -252,14 +252,9 @@ class MViT(HierarchicalBackbone):
     def init_from_scratch(self) -> None:
         """The reference init: trunc-normal Linear and rel-pos tables, unit LayerNorm; convs keep torch's init."""
         for m in self.modules():
-            if isinstance(m, nn.Linear):
-                trunc_normal_(m.weight, std=.02)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.LayerNorm):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, PoolingAttention) and m.rel_pos_h is not None:
+            if init_linear_and_layer_norm(m):
+                continue
+            if isinstance(m, PoolingAttention) and m.rel_pos_h is not None:
                 trunc_normal_(m.rel_pos_h, std=.02)
                 trunc_normal_(m.rel_pos_w, std=.02)
 

@@ -14,12 +14,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn.bricks import DropPath
-from mmengine.model.weight_init import trunc_normal_
 
 from vdense.converters.scalable_vit import convert_scalable_vit
 from vdense.registry import MODELS
 from ..layers import (ConvPatchEmbed, Mlp, PositionEncodingGenerator, add_residual, expand_window_mask,
-                      map_to_windows, sdpa_mixed_head_dims, window_grid, windows_to_map)
+                      init_linear_and_layer_norm, map_to_windows, sdpa_mixed_head_dims, window_grid,
+                      windows_to_map)
 from .base import HierarchicalBackbone
 
 
@@ -200,14 +200,9 @@ class ScalableViT(HierarchicalBackbone):
     def init_from_scratch(self) -> None:
         """The reference init: trunc-normal Linear, unit LayerNorm, He-normal (fan-out) convs."""
         for m in self.modules():
-            if isinstance(m, nn.Linear):
-                trunc_normal_(m.weight, std=.02)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.LayerNorm):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Conv2d):
+            if init_linear_and_layer_norm(m):
+                continue
+            if isinstance(m, nn.Conv2d):
                 fan_out = m.kernel_size[0] * m.kernel_size[1] * m.out_channels // m.groups
                 nn.init.normal_(m.weight, 0, math.sqrt(2.0 / fan_out))
                 if m.bias is not None:

@@ -16,8 +16,8 @@ from mmengine.model.weight_init import trunc_normal_
 
 from vdense.converters.swin import convert_swin
 from vdense.registry import MODELS
-from ..layers import (ConvPatchEmbed, Mlp, add_residual, map_to_windows, relative_position_index,
-                      resize_bias_table, shifted_window_mask, window_grid, windows_to_map)
+from ..layers import (ConvPatchEmbed, Mlp, add_residual, init_linear_and_layer_norm, map_to_windows,
+                      relative_position_index, resize_bias_table, shifted_window_mask, window_grid, windows_to_map)
 from .base import HierarchicalBackbone
 
 
@@ -164,14 +164,9 @@ class Swin(HierarchicalBackbone):
 
     def init_from_scratch(self) -> None:
         for m in self.modules():
-            if isinstance(m, nn.Linear):
-                trunc_normal_(m.weight, std=.02)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.LayerNorm):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, WindowAttention):
+            if init_linear_and_layer_norm(m):
+                continue
+            if isinstance(m, WindowAttention):
                 trunc_normal_(m.relative_position_bias_table, std=.02)
 
     def convert_checkpoint(self, checkpoint) -> dict:
