@@ -36,11 +36,22 @@ def test_get_flops_reports_model_and_backbone(tmp_path):
     assert 4.4 < gflops < 4.6  # the official 4.5 G (fvcore count)
 
 
-def test_benchmark_compares_with_the_references_and_reports_flop_rates(tmp_path):
+def test_benchmark_compares_with_the_references_and_reports_flop_rates_and_memory(tmp_path):
     out = tmp_path / 'bench.json'
-    run_tool('benchmark.py', '--backbones', 'swin_t', '--sizes', '64x64x1', '--repeat', '1', '--json', out)
+    # The eager backend checks the --compile plumbing (graph breaks counted) without minutes of inductor codegen.
+    run_tool('benchmark.py', '--backbones', 'swin_t', '--sizes', '64x64x1', '--repeat', '1', '--json', out,
+             '--compile', '--compile-backend', 'eager', '--detectors', '--detector-size', '64x1')
     result = json.loads(out.read_text())
     assert result['matmul_flop_rate'] > 0
-    mmdet_row, = [r for r in result['rows'] if r['reference'] == 'mmdet SwinTransformer']
-    assert mmdet_row['max_diff'] < 1e-4 and mmdet_row['speedup'] > 0
-    assert 0 < mmdet_row['fraction_of_matmul'] < 2
+    forward, train = sorted((r for r in result['rows'] if r['reference'] == 'mmdet SwinTransformer'),
+                            key=lambda r: r['mode'])
+    assert (forward['mode'], train['mode']) == ('forward', 'train')
+    assert forward['max_diff'] < 1e-4 and forward['speedup'] > 0 and train['speedup'] > 0
+    assert 0 < forward['fraction_of_matmul'] < 2
+    # Training holds activations and gradients that inference does not: the tracked peaks must show it.
+    for side in ('ref_peak_mib', 'ours_peak_mib'):
+        assert 0 < forward[side] < train[side]
+    compiled, = result['compiled']
+    assert compiled['max_diff'] < 1e-4 and isinstance(compiled['graph_breaks'], int)
+    detector, = result['detectors']
+    assert detector['ours'] == 'retinanet_scalablevit_s.py' and detector['ours_ms'] > 0 and detector['ref_ms'] > 0

@@ -7,48 +7,10 @@ import torch
 from mmengine.config import Config
 
 from tests.conftest import ROOT
-from vdense.apis import build_model_from_config
+from vdense.apis import build_model_from_config, synthetic_batch
 
 CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
                  if '_base_' not in p)
-
-
-def _batch(cfg, size=128):
-    """Two small samples of the kind the config's task trains on."""
-    inputs = [torch.randint(0, 255, (3, size, size), dtype=torch.uint8) for _ in range(2)]
-    scope = cfg.default_scope
-    if scope == 'mmdet':
-        return _det_batch(inputs, size, cfg.model.get('roi_head', cfg.model).get('bbox_head', {}).get(
-            'num_classes', cfg.model.get('bbox_head', {}).get('num_classes', 80)))
-    if scope == 'mmseg':
-        from mmengine.structures import PixelData
-        from mmseg.structures import SegDataSample
-        samples = []
-        for _ in range(2):
-            s = SegDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size), pad_shape=(size, size)))
-            s.gt_sem_seg = PixelData(data=torch.randint(0, cfg.model.decode_head.num_classes, (1, size, size)))
-            samples.append(s)
-        return dict(inputs=inputs, data_samples=samples)
-    from mmpretrain.structures import DataSample
-    return dict(inputs=inputs, data_samples=[DataSample().set_gt_label(i) for i in (0, 1)])
-
-
-def _det_batch(inputs, size, num_classes):
-    from mmdet.structures import DetDataSample
-    from mmdet.structures.mask import BitmapMasks
-    from mmengine.structures import InstanceData
-    samples = []
-    for _ in range(2):
-        s = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size), pad_shape=(size, size),
-                                        batch_input_shape=(size, size), scale_factor=(1., 1.)))
-        mask = torch.zeros(1, size, size, dtype=torch.uint8)
-        mask[:, 20:90, 10:70] = 1
-        s.gt_instances = InstanceData(bboxes=torch.tensor([[10., 20., 70., 90.]]),
-                                      labels=torch.tensor([num_classes - 1]),
-                                      masks=BitmapMasks(mask.numpy(), size, size))
-        samples.append(s)
-    return dict(inputs=inputs, data_samples=samples)
-
 
 TASKS = ['retinanet_{}.py', 'retinanet_{}_3x.py', 'mask_rcnn_{}.py', 'mask_rcnn_{}_3x.py', 'semantic_fpn_{}.py',
          'upernet_{}.py', 'imagenet_{}.py']
@@ -104,7 +66,7 @@ def _one_training_step(cfg):
     model.train()
     if cfg.default_scope == 'mmseg':  # the crop size the preprocessor pads to: a small one for the test
         model.data_preprocessor.size = (128, 128)
-    data = model.data_preprocessor(_batch(cfg), training=True)
+    data = model.data_preprocessor(synthetic_batch(cfg), training=True)
     losses = model(**data, mode='loss')
     total = sum(v for k, v in losses.items() if 'loss' in k and torch.is_tensor(v) and v.dim() == 0) + \
         sum(sum(v) for k, v in losses.items() if 'loss' in k and isinstance(v, list))

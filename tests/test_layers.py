@@ -47,6 +47,20 @@ def test_meta_device_models_leave_no_meta_tensors_in_the_caches():
     assert torch.isfinite(model(torch.randn(1, 3, 64, 96))[0]).all()
 
 
+@pytest.mark.parametrize('family', ['Swin', 'ScalableViT', 'MViT'])
+def test_a_first_pass_in_inference_mode_leaves_tables_a_training_pass_can_use(family):
+    # The tables are cached per size: built under torch.inference_mode() they would be inference tensors, which
+    # autograd refuses to save ("Inference tensors cannot be saved for backward") in a later training step.
+    import vdense.models
+    model = getattr(vdense.models, family)(dict(Swin='t', ScalableViT='s', MViT='t')[family], out_indices=(3,),
+                                           drop_path_rate=0., **(dict(use_hwin=True) if family == 'MViT' else {}))
+    x = torch.randn(1, 3, 75, 107)  # a size no other test caches
+    with torch.inference_mode():
+        model.eval()(x)
+    model.train()(x)[0].mean().backward()
+    assert next(model.parameters()).grad is not None  # the stem's: the gradient reached the input end
+
+
 @pytest.mark.parametrize('d_qk,d_v', [(40, 32), (8, 32), (16, 16)])
 def test_attention_with_different_head_widths_equals_the_plain_formula(d_qk, d_v):
     from vdense.models.layers import sdpa_mixed_head_dims

@@ -8,8 +8,7 @@ import torch
 from mmengine.config import Config
 
 from tests.conftest import ROOT
-from tests.test_configs import _batch
-from vdense.apis import build_model_from_config
+from vdense.apis import build_model_from_config, synthetic_batch
 
 
 def _training_step(cfg, with_cp: bool):
@@ -18,7 +17,7 @@ def _training_step(cfg, with_cp: bool):
     torch.manual_seed(0)
     model = build_model_from_config(cfg).train()
     torch.manual_seed(1)
-    data = model.data_preprocessor(_batch(cfg, size=256), training=True)
+    data = model.data_preprocessor(synthetic_batch(cfg, size=256), training=True)
     storages = {}
 
     def pack(t):

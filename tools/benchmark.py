@@ -1,17 +1,23 @@
 #!/usr/bin/env python
-"""Forward throughput of vdense backbones against the reference implementations installed, on the same weights.
+"""Throughput and memory of vdense backbones against the reference implementations installed, on the same weights.
 
     python tools/benchmark.py                          # Swin-T vs mmdet and timm, ScalableViT-S, both sizes
     python tools/benchmark.py --backbones swin_t --sizes 224x224x8 --repeat 10 --json out.json
+    python tools/benchmark.py --compile                # + torch.compile speed-up and graph breaks of ours
+    python tools/benchmark.py --detectors              # + RetinaNet training iterations, ours vs mmdet's Swin-T
 
 For every reference, ours is built from the reference's own weights (converted as a user's checkpoint would
 be), its outputs are checked against the reference's on the benchmark input, then both are timed in the same
-process: median of --repeat runs after a warm-up. Ratios > 1 mean vdense is faster. The same run measures the
-machine's dense fp32 matmul rate and reports each backbone's achieved FLOP rate as a fraction of it (FLOPs from
-vdense.analysis: fused multiply-adds, attention matmuls included).
+process: median of --repeat runs after a warm-up, forward (inference mode) and forward+backward (``train``: the
+stage maps' means summed and back-propagated, gradients of every weight). Peak memory is that of the tensors a
+pass allocates beyond the weights (activations, temporaries, gradients), tracked op by op by torch's MemTracker
+on any device, in an untimed pass. Ratios > 1 mean vdense is faster or smaller. The same run measures the
+machine's dense fp32 matmul rate and reports each backbone's achieved forward FLOP rate as a fraction of it
+(FLOPs from vdense.analysis: fused multiply-adds, attention matmuls included).
 """
 import argparse
 import json
+import logging
 import os.path as osp
 import statistics
 import sys
@@ -36,6 +42,45 @@ def _median_ms(fn: Callable[[], object], repeat: int) -> float:
         fn()
         times.append((time.perf_counter() - start) * 1e3)
     return statistics.median(times)
+
+
+def _peak_mib(fn: Callable[[], object], modules: List[torch.nn.Module]) -> float:
+    """Peak MiB of the tensors ``fn`` allocates beyond the modules' weights (activations, temporaries, gradients)."""
+    from torch.distributed._tools.mem_tracker import MemTracker, _MemRefType
+    fn()  # lazily built caches (index tables, masks) are not the pass's own memory
+    tracker = MemTracker()
+    tracker.track_external(*modules)
+    with tracker:
+        fn()
+    total = 0
+    for device_peak in tracker.get_tracker_snapshot('peak').values():
+        total += device_peak['Total'] - device_peak[_MemRefType.PARAM] - device_peak[_MemRefType.BUFFER]
+    return total / 2 ** 20
+
+
+def _train_pass(forward: Callable, modules: List[torch.nn.Module], x: torch.Tensor) -> Callable[[], None]:
+    """One forward+backward through the stage maps (their means summed), gradients reset each time."""
+    params = [p for m in modules for p in m.parameters() if p.requires_grad]
+
+    def step():
+        for p in params:
+            p.grad = None
+        sum(f.float().mean() for f in forward(x)).backward()
+    return step
+
+
+def _measure(forward: Callable, module: torch.nn.Module, x: torch.Tensor, mode: str, repeat: int) -> Tuple[float, float]:
+    """(median ms, peak MiB) of ``forward`` on ``x`` in ``mode`` ('forward': inference; 'train': fwd+bwd)."""
+    if mode == 'forward':
+        module.eval()
+
+        def fn():
+            with torch.inference_mode():
+                return forward(x)
+    else:
+        module.train()  # drop path is 0 and there is no dropout/BN: the same function as in eval
+        fn = _train_pass(forward, [module], x)
+    return _median_ms(fn, repeat), _peak_mib(fn, [module])
 
 
 def matmul_rate(n: int = 2048, repeat: int = 5) -> float:
@@ -144,8 +189,13 @@ def parse_size(text: str) -> Tuple[int, int, int]:
     return h, w, b
 
 
-def run(backbones: List[str], sizes: List[Tuple[int, int, int]], repeat: int, peak: float = None) -> List[dict]:
-    """``peak``: the matmul rate (multiply-adds/s) that each row's achieved FLOP rate is a fraction of."""
+def _row(name, h, w, b, mode, ref_name, **values) -> dict:
+    return dict(backbone=name, size=f'{h}x{w}x{b}', mode=mode, reference=ref_name, **values)
+
+
+def run(backbones: List[str], sizes: List[Tuple[int, int, int]], repeat: int, peak: float = None,
+        modes: Tuple[str, ...] = ('forward', 'train')) -> List[dict]:
+    """``peak``: the matmul rate (multiply-adds/s) that each forward row's achieved FLOP rate is a fraction of."""
     rows = []
     for name in backbones:
         for h, w, b in sizes:
@@ -153,35 +203,106 @@ def run(backbones: List[str], sizes: List[Tuple[int, int, int]], repeat: int, pe
             # FLOPs of ours as it runs at this size (Hwin on at detection sizes for MViT), attention included.
             ours_flops = count_flops(_ours_as_benchmarked(name, h, w), (x,))
             first = len(rows)
-            with torch.inference_mode():
-                refs = BACKBONES[name]
-                if not refs:
-                    ours = OURS_ALONE[name]().eval()
-                    rows.append(dict(backbone=name, size=f'{h}x{w}x{b}', reference='-', ref_ms=None,
-                                     ours_ms=_median_ms(lambda: ours(x), repeat), speedup=None, max_diff=None))
-                for ref_name, build in refs.items():
-                    try:
-                        module, forward, ours = build(h, w)
-                    except Exception as e:  # a reference that cannot run at this size is reported, not fatal
-                        rows.append(dict(backbone=name, size=f'{h}x{w}x{b}', reference=ref_name,
-                                         error=f'{type(e).__name__}: {e}'[:120]))
-                        continue
+            refs = BACKBONES[name]
+            if not refs:
+                ours = OURS_ALONE[name]()
+                for mode in modes:
+                    ours_ms, ours_mib = _measure(ours, ours, x, mode, repeat)
+                    rows.append(_row(name, h, w, b, mode, '-', ref_ms=None, ours_ms=ours_ms, speedup=None,
+                                     max_diff=None, ref_peak_mib=None, ours_peak_mib=ours_mib))
+                    print(_format_row(rows[-1]), flush=True)
+            for ref_name, build in refs.items():
+                try:
+                    module, forward, ours = build(h, w)
+                except Exception as e:  # a reference that cannot run at this size is reported, not fatal
+                    rows.append(_row(name, h, w, b, '-', ref_name, error=f'{type(e).__name__}: {e}'[:120]))
+                    print(_format_row(rows[-1]), flush=True)
+                    continue
+                with torch.inference_mode():
                     ref_out = _comparable(ours, forward(x))
                     if ref_name.startswith('timm'):  # un-normed features: compare through our output norms
                         ref_out = [getattr(ours, f'norm{i}')(f.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
                                    for i, f in enumerate(ref_out)]
                     diff = _max_diff(ref_out, ours(x))
-                    ref_ms = _median_ms(lambda: forward(x), repeat)
-                    ours_ms = _median_ms(lambda: ours(x), repeat)
-                    note = NOTES.get(ref_name, lambda h, w: None)(h, w)
-                    rows.append(dict(backbone=name, size=f'{h}x{w}x{b}', reference=ref_name, ref_ms=ref_ms,
-                                     ours_ms=ours_ms, speedup=ref_ms / ours_ms, max_diff=diff, note=note))
+                note = NOTES.get(ref_name, lambda h, w: None)(h, w)
+                for mode in modes:
+                    ref_ms, ref_mib = _measure(forward, module, x, mode, repeat)
+                    ours_ms, ours_mib = _measure(ours, ours, x, mode, repeat)
+                    rows.append(_row(name, h, w, b, mode, ref_name, ref_ms=ref_ms, ours_ms=ours_ms,
+                                     speedup=ref_ms / ours_ms, max_diff=diff, note=note, ref_peak_mib=ref_mib,
+                                     ours_peak_mib=ours_mib))
                     print(_format_row(rows[-1]), flush=True)
             for r in rows[first:]:
-                if r.get('ours_ms'):
+                if r.get('ours_ms') and r['mode'] == 'forward':
                     r['ours_gflops'] = ours_flops / 1e9
                     r['ours_flop_rate'] = ours_flops / (r['ours_ms'] / 1e3)
                     r['fraction_of_matmul'] = r['ours_flop_rate'] / peak if peak else None
+    return rows
+
+
+def compiled_speedup(backbones: List[str], sizes: List[Tuple[int, int, int]], repeat: int,
+                     backend: str = 'inductor') -> List[dict]:
+    """Ours eager vs ``torch.compile`` (inductor unless ``backend`` says otherwise), forward in inference mode, with the number of
+    graph breaks dynamo reports and the largest output difference."""
+    import torch._dynamo
+    rows = []
+    for name in backbones:
+        for h, w, b in sizes:
+            x = torch.randn(b, 3, h, w)
+            ours = _ours_as_benchmarked(name, h, w)
+            torch._dynamo.reset()
+            with torch.inference_mode():
+                explained = torch._dynamo.explain(ours)(x)
+                torch._dynamo.reset()
+                compiled = torch.compile(ours, backend=backend)
+                start = time.perf_counter()
+                compiled_out = compiled(x)
+                compile_s = time.perf_counter() - start
+                diff = _max_diff(compiled_out, ours(x))
+                eager_ms = _median_ms(lambda: ours(x), repeat)
+                compiled_ms = _median_ms(lambda: compiled(x), repeat)
+            rows.append(dict(backbone=name, size=f'{h}x{w}x{b}', eager_ms=eager_ms, compiled_ms=compiled_ms,
+                             speedup=eager_ms / compiled_ms, compile_s=compile_s, max_diff=diff,
+                             graph_breaks=explained.graph_break_count,
+                             break_reasons=sorted({str(r.reason).split('\n')[0][:100] for r in explained.break_reasons})))
+            print(f"{name:<14} {rows[-1]['size']:<13} {eager_ms:9.1f} {compiled_ms:11.1f} {eager_ms / compiled_ms:7.2f}x "
+                  f"{compile_s:9.0f} {explained.graph_break_count:7d}  {diff:.1e}", flush=True)
+    return rows
+
+
+# Training iterations of whole detectors: ours from our config, the reference from mmdet's own config.
+DETECTORS = {
+    'retinanet': ('retinanet_scalablevit_s.py', 'mmdet::swin/retinanet_swin-t-p4-w7_fpn_1x_coco.py'),
+}
+
+
+def detector_iterations(size: int, batch: int, repeat: int) -> List[dict]:
+    """Median ms of ``model.train_step`` (data preprocessing, forward, loss, backward, AdamW step) at size x size,
+    for our detector config and the reference config, both on the same synthetic batch."""
+    from mmengine.config import Config
+    from mmengine.hub import get_config
+    from mmengine.logging import MMLogger
+    from mmengine.optim import build_optim_wrapper
+
+    from vdense.apis import build_model_from_config, synthetic_batch
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    MMLogger.get_current_instance().setLevel(logging.WARNING)  # no per-tensor init report: only the table
+    rows = []
+    for task, (ours_cfg, ref_cfg) in DETECTORS.items():
+        times = {}
+        for label, path in (('ours', osp.join(root, 'configs', ours_cfg)), ('ref', ref_cfg)):
+            cfg = get_config(path) if '::' in path else Config.fromfile(path)
+            torch.manual_seed(0)
+            model = build_model_from_config(cfg).train()
+            optim = build_optim_wrapper(model, cfg.optim_wrapper)
+            torch.manual_seed(1)
+            data = synthetic_batch(cfg, size=size, batch_size=batch)
+            times[label] = _median_ms(lambda: model.train_step(data, optim), repeat)
+            times[label + '_name'] = osp.basename(path)
+        rows.append(dict(task=task, size=f'{size}x{size}x{batch}', ours=times['ours_name'], reference=times['ref_name'],
+                         ours_ms=times['ours'], ref_ms=times['ref'], speedup=times['ref'] / times['ours']))
+        print(f"{task:<10} {rows[-1]['size']:<11} {times['ours_name']:<28} {times['ours']:9.0f} "
+              f"{times['ref_name']:<40} {times['ref']:9.0f} {rows[-1]['speedup']:7.2f}x", flush=True)
     return rows
 
 
@@ -193,21 +314,31 @@ def _ours_as_benchmarked(name: str, h: int, w: int) -> torch.nn.Module:
 
 def _format_row(r: dict) -> str:
     if 'error' in r:
-        return f"{r['backbone']:<14} {r['size']:<13} {r['reference']:<24} error: {r['error']}"
-    ref = f"{r['ref_ms']:9.1f}" if r['ref_ms'] is not None else f"{'-':>9}"
-    speed = f"{r['speedup']:7.2f}x" if r['speedup'] is not None else f"{'-':>8}"
+        return f"{r['backbone']:<14} {r['size']:<13} {'':<8}{r['reference']:<24} error: {r['error']}"
+
+    def num(v, fmt, width):
+        return format(v, fmt) if v is not None else f"{'-':>{width}}"
     diff = f"{r['max_diff']:.1e}" if r['max_diff'] is not None else '-'
     note = f"  ({r['note']})" if r.get('note') else ''
-    return f"{r['backbone']:<14} {r['size']:<13} {r['reference']:<24} {ref} {r['ours_ms']:9.1f} {speed}  {diff}{note}"
+    return (f"{r['backbone']:<14} {r['size']:<13} {r['mode']:<8}{r['reference']:<24} {num(r['ref_ms'], '9.1f', 9)} "
+            f"{r['ours_ms']:9.1f} {num(r['speedup'], '7.2f', 7)}x {num(r['ref_peak_mib'], '9.0f', 9)} "
+            f"{r['ours_peak_mib']:9.0f}  {diff}{note}")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--backbones', default='swin_t,scalablevit_s', help=f'comma-separated: {sorted(BACKBONES)}')
     parser.add_argument('--sizes', default='224x224x8,800x1216x1', help='HxWxBATCH, comma-separated')
+    parser.add_argument('--modes', default='forward,train', help="'forward' (inference) and/or 'train' (fwd+bwd)")
     parser.add_argument('--repeat', type=int, default=5)
     parser.add_argument('--threads', type=int, default=None, help='torch threads (default: all cores)')
-    parser.add_argument('--json', help='also write the rows to this file')
+    parser.add_argument('--compile', action='store_true',
+                        help='also time ours under torch.compile (inductor; compiling takes minutes on a CPU)')
+    parser.add_argument('--compile-backend', default='inductor', help="torch.compile backend for --compile")
+    parser.add_argument('--detectors', action='store_true',
+                        help='also time RetinaNet training iterations: ours (ScalableViT-S) vs mmdet\'s Swin-T')
+    parser.add_argument('--detector-size', default='512x2', help='SIZExBATCH for --detectors')
+    parser.add_argument('--json', help='also write every table to this file')
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -215,24 +346,36 @@ def main(argv=None):
     unknown = set(names) - set(BACKBONES)
     if unknown:
         raise SystemExit(f'unknown backbones {sorted(unknown)}: choose from {sorted(BACKBONES)}')
+    modes = tuple(m.strip() for m in args.modes.split(',') if m.strip())
+    if set(modes) - {'forward', 'train'}:
+        raise SystemExit(f"unknown modes {sorted(set(modes) - {'forward', 'train'})}: choose from forward, train")
+    sizes = [parse_size(s) for s in args.sizes.split(',')]
     peak = matmul_rate()
-    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, median of {args.repeat} (ms, forward, fp32); '
+    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, median of {args.repeat} (ms, fp32); '
           f'dense fp32 matmul (2048^3): {peak / 1e9:.1f} GFLOP/s (multiply-adds, as the FLOP counts)')
-    print(f"{'backbone':<14} {'size':<13} {'reference':<24} {'ref ms':>9} {'ours ms':>9} {'speedup':>8}  max|diff|")
-    rows = run(names, [parse_size(s) for s in args.sizes.split(',')], args.repeat, peak)
-    for r in rows:
-        if r.get('reference') == '-':
-            print(_format_row(r))
-    print(f"\n{'backbone':<14} {'size':<13} {'GFLOPs':>8} {'ours ms':>9} {'GFLOP/s':>9} {'of matmul':>10}")
+    print(f"{'backbone':<14} {'size':<13} {'mode':<8}{'reference':<24} {'ref ms':>9} {'ours ms':>9} {'speedup':>8} "
+          f"{'ref MiB':>9} {'ours MiB':>9}  max|diff|")
+    rows = run(names, sizes, args.repeat, peak, modes)
+    print(f"\n{'backbone':<14} {'size':<13} {'GFLOPs':>8} {'ours ms':>9} {'GFLOP/s':>9} {'of matmul':>10}  (forward)")
     seen = set()
     for r in rows:
         if r.get('ours_gflops') is not None and (r['backbone'], r['size']) not in seen:
             seen.add((r['backbone'], r['size']))
             print(f"{r['backbone']:<14} {r['size']:<13} {r['ours_gflops']:8.2f} {r['ours_ms']:9.1f} "
                   f"{r['ours_flop_rate'] / 1e9:9.1f} {r['fraction_of_matmul']:9.0%}")
+    result = dict(matmul_flop_rate=peak, threads=torch.get_num_threads(), rows=rows)
+    if args.compile:
+        print(f"\n{'backbone':<14} {'size':<13} {'eager ms':>9} {'compiled ms':>11} {'speedup':>8} {'compile s':>9} "
+              f"{'breaks':>7}  max|diff|  (ours, forward, torch.compile)")
+        result['compiled'] = compiled_speedup(names, sizes, args.repeat, args.compile_backend)
+    if args.detectors:
+        size, batch = (int(v) for v in args.detector_size.lower().split('x'))
+        print(f"\n{'detector':<10} {'size':<11} {'ours':<28} {'ms/iter':>9} {'reference':<40} {'ms/iter':>9} "
+              f"{'speedup':>8}  (train_step: forward, loss, backward, AdamW)")
+        result['detectors'] = detector_iterations(size, batch, args.repeat)
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(dict(matmul_flop_rate=peak, threads=torch.get_num_threads(), rows=rows), f, indent=2)
+            json.dump(result, f, indent=2)
 
 
 if __name__ == '__main__':

@@ -1,5 +1,5 @@
 """What every hierarchical backbone shares: output selection and norms, freezing, checkpointing, pretrained loading."""
-from typing import Callable, Dict, List, Sequence, Union
+from typing import Callable, Dict, List, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -30,12 +30,17 @@ class HierarchicalBackbone(BaseModule):
         self.out_indices = tuple(out_indices)
         self.frozen_stages = frozen_stages
         self.with_cp = with_cp
+        self._shapes_with_tables = set()
 
     # ---- to implement -------------------------------------------------------------------------------------
     num_stages: int
     num_features: List[int]
     arch_zoo: Dict[str, dict] = {}       # variant name -> settings
     arch_aliases: Dict[str, str] = {}    # e.g. 'tiny' -> 't'
+
+    def forward_stages(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """(B, 3, H, W) -> the ``out_indices`` stages' normed NCHW maps."""
+        raise NotImplementedError
 
     def stage_modules(self, i: int) -> List[nn.Module]:
         raise NotImplementedError
@@ -47,6 +52,24 @@ class HierarchicalBackbone(BaseModule):
         raise NotImplementedError
 
     # ---- shared machinery ---------------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """(B, 3, H, W), any H and W -> the ``out_indices`` stages' normed NCHW maps (strides 4, 8, 16, 32)."""
+        if torch.compiler.is_compiling():
+            self._build_tables_for(x)
+        return self.forward_stages(x)
+
+    @torch.compiler.disable
+    def _build_tables_for(self, x: torch.Tensor) -> None:
+        """Under ``torch.compile``: one eager pass per new input shape before dynamo traces the blocks, so that the
+        window index tables, masks and rel-pos indices they look up are all cached. A miss builds its table with
+        data-dependent ops outside the graph, which would cut every block's graph; a hit traces as a graph input.
+        The only graph break is this call, outside the blocks."""
+        shape = tuple(x.shape)
+        if shape not in self._shapes_with_tables:
+            with torch.no_grad(), torch.random.fork_rng(devices=[x.device] if x.device.type == 'cuda' else []):
+                self.forward_stages(x)  # same random draws (drop path) for the real pass that follows
+            self._shapes_with_tables.add(shape)
+
     @classmethod
     def _arch_settings(cls, arch: Union[str, dict], required: Sequence[str]) -> dict:
         """A copy of a named variant's settings, or of a dict arch checked for the ``required`` keys."""

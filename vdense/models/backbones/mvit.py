@@ -272,7 +272,7 @@ class MViT(HierarchicalBackbone):
             print_log(f'MViT: resized {resized} relative-position tables to this img_size (linear)', logger='current')
         return state
 
-    def forward(self, x: torch.Tensor):
+    def forward_stages(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         x = self.patch_embed(x)
         outs = []
         for i in range(self.num_stages):

@@ -8,7 +8,7 @@ Feature maps travel channels-last (B, H, W, C) between blocks, so no block needs
 """
 import math
 from functools import partial
-from typing import Dict, Sequence, Union
+from typing import Dict, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -211,7 +211,7 @@ class ScalableViT(HierarchicalBackbone):
     def convert_checkpoint(self, checkpoint) -> dict:
         return convert_scalable_vit(checkpoint, self.num_stages)
 
-    def forward(self, x: torch.Tensor):
+    def forward_stages(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         outs = []
         for i in range(self.num_stages):
             x = self.pos_drop(self.patch_embeds[i](x))

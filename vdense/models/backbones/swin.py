@@ -5,7 +5,7 @@ The same function as the reference implementations on the same weights (microsof
 bias + shift mask as ``attn_mask``), masks cached per input size, and any input size (zero padding to the window
 after ``norm1``, exactly as the references pad). Loads the official, mmdet and timm checkpoint layouts.
 """
-from typing import Dict, Optional, Sequence, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -181,7 +181,7 @@ class Swin(HierarchicalBackbone):
                       f'{self.window_size} (bicubic)', logger='current')
         return state
 
-    def forward(self, x: torch.Tensor):
+    def forward_stages(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         x = self.pos_drop(self.patch_embed(x))
         outs = []
         for i, stage in enumerate(self.stages):

@@ -5,14 +5,34 @@ import torch
 
 
 def cpu_cached(maxsize: int):
-    """``functools.lru_cache`` that builds on the CPU whatever default device is active, then lets the function move
-    its result where it says. A model constructed under ``torch.device('meta')`` (shape-only, e.g. to identify a
-    checkpoint) must not leave meta tensors in a cache that real models read later."""
+    """A per-arguments cache (least recently built dropped first) for the tables the layers build once per size.
+
+    - Built on the CPU whatever default device is active, the function then moving its result where it says: a
+      model constructed under ``torch.device('meta')`` (shape-only, e.g. to identify a checkpoint) must not leave
+      meta tensors in a cache that real models read later.
+    - Built outside ``torch.inference_mode()``: a first call in inference mode must not leave inference tensors
+      that a later training pass cannot save for backward.
+    - A hit is a plain dict lookup, which ``torch.compile`` traces (the tables become graph inputs); only a miss
+      runs the building code, which is data-dependent and kept out of the graph.
+    """
     def decorator(fn):
-        @functools.lru_cache(maxsize=maxsize)
+        cache = {}
+
+        @torch.compiler.disable
+        def build(key, args, kwargs):
+            with torch.device('cpu'), torch.inference_mode(False):
+                value = fn(*args, **kwargs)
+            if len(cache) >= maxsize:
+                del cache[next(iter(cache))]
+            cache[key] = value
+            return value
+
         @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with torch.device('cpu'):
-                return fn(*args, **kwargs)
-        return wrapper
+        def lookup(*args, **kwargs):
+            key = (args, tuple(kwargs.items()))
+            value = cache.get(key)
+            return build(key, args, kwargs) if value is None else value
+
+        lookup.cache_clear = cache.clear
+        return lookup
     return decorator
