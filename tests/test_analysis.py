@@ -40,7 +40,7 @@ def test_benchmark_compares_with_the_references_and_reports_flop_rates_and_memor
     out = tmp_path / 'bench.json'
     # The eager backend checks the --compile plumbing (graph breaks counted) without minutes of inductor codegen.
     run_tool('benchmark.py', '--backbones', 'swin_t', '--sizes', '64x64x1', '--repeat', '1', '--json', out,
-             '--compile', '--compile-backend', 'eager', '--detectors', '--detector-size', '64x1')
+             '--markdown', tmp_path / 'bench.md', '--compile', '--compile-backend', 'eager', '--detectors', '--detector-size', '64x1')
     result = json.loads(out.read_text())
     assert result['matmul_flop_rate'] > 0
     forward, train = sorted((r for r in result['rows'] if r['reference'] == 'mmdet SwinTransformer'),
@@ -55,3 +55,7 @@ def test_benchmark_compares_with_the_references_and_reports_flop_rates_and_memor
     assert compiled['max_diff'] < 1e-4 and isinstance(compiled['graph_breaks'], int)
     detector, = result['detectors']
     assert detector['ours'] == 'retinanet_scalablevit_s.py' and detector['ours_ms'] > 0 and detector['ref_ms'] > 0
+    tables = (tmp_path / 'bench.md').read_text()  # what docs/benchmarks.md is made of: one line per row
+    for row in result['rows'] + result['compiled'] + result['detectors']:
+        name = row.get('backbone', row.get('task'))
+        assert any(line.startswith(f'| {name} | {row["size"]} |') for line in tables.splitlines()), (row, tables)

@@ -8,8 +8,9 @@
 
 For every reference, ours is built from the reference's own weights (converted as a user's checkpoint would
 be), its outputs are checked against the reference's on the benchmark input, then both are timed in the same
-process: median of --repeat runs after a warm-up, forward (inference mode) and forward+backward (``train``: the
-stage maps' means summed and back-propagated, gradients of every weight). Peak memory is that of the tensors a
+process, in turn within each round (a shared machine's drift weighs on both alike): median of --repeat rounds
+after a warm-up, forward (inference mode) and forward+backward (``train``: the stage maps' means summed and
+back-propagated, gradients of every weight). Peak memory is that of the tensors a
 pass allocates beyond the weights (activations, temporaries, gradients), tracked op by op by torch's MemTracker
 on any device, in an untimed pass. Ratios > 1 mean vdense is faster or smaller. The same run measures the
 machine's dense fp32 matmul rate and reports each backbone's achieved forward FLOP rate as a fraction of it
@@ -34,14 +35,22 @@ from vdense.converters import convert_mvit, convert_swin  # noqa: E402
 from vdense.models import MViT, ScalableViT, Swin  # noqa: E402
 
 
-def _median_ms(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm-up: allocations, caches, lazy init
-    times = []
+def _interleaved_median_ms(fns: List[Callable[[], object]], repeat: int) -> List[float]:
+    """Median ms of each of ``fns``, timed in turn within every round, so that the drift of a shared machine
+    (neighbours, clock) weighs on every implementation alike and the ratios stay honest."""
+    for fn in fns:
+        fn()  # warm-up: allocations, caches, lazy init
+    times = [[] for _ in fns]
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+        for fn_times, fn in zip(times, fns):
+            start = time.perf_counter()
+            fn()
+            fn_times.append((time.perf_counter() - start) * 1e3)
+    return [statistics.median(t) for t in times]
+
+
+def _median_ms(fn: Callable[[], object], repeat: int) -> float:
+    return _interleaved_median_ms([fn], repeat)[0]
 
 
 def _peak_mib(fn: Callable[[], object], modules: List[torch.nn.Module]) -> float:
@@ -69,18 +78,17 @@ def _train_pass(forward: Callable, modules: List[torch.nn.Module], x: torch.Tens
     return step
 
 
-def _measure(forward: Callable, module: torch.nn.Module, x: torch.Tensor, mode: str, repeat: int) -> Tuple[float, float]:
-    """(median ms, peak MiB) of ``forward`` on ``x`` in ``mode`` ('forward': inference; 'train': fwd+bwd)."""
+def _pass(forward: Callable, module: torch.nn.Module, x: torch.Tensor, mode: str) -> Callable[[], object]:
+    """One pass of ``forward`` on ``x`` in ``mode`` ('forward': inference; 'train': fwd+bwd)."""
     if mode == 'forward':
         module.eval()
 
         def fn():
             with torch.inference_mode():
                 return forward(x)
-    else:
-        module.train()  # drop path is 0 and there is no dropout/BN: the same function as in eval
-        fn = _train_pass(forward, [module], x)
-    return _median_ms(fn, repeat), _peak_mib(fn, [module])
+        return fn
+    module.train()  # drop path is 0 and there is no dropout/BN: the same function as in eval
+    return _train_pass(forward, [module], x)
 
 
 def matmul_rate(n: int = 2048, repeat: int = 5) -> float:
@@ -179,7 +187,8 @@ BACKBONES: Dict[str, Dict[str, Callable]] = {
     'swin_t': {'mmdet SwinTransformer': _mmdet_swin_t, 'timm swin_tiny': _timm_swin_t},
     'scalablevit_s': {},  # the authors' code is not a package: ours alone (README: their 428 ms at 224x8 here)
 }
-OURS_ALONE = {'swin_t': lambda: Swin('t', drop_path_rate=0.), 'scalablevit_s': lambda: ScalableViT('s', drop_path_rate=0.)}
+OURS_ALONE = {'swin_t': lambda: Swin('t', drop_path_rate=0.),
+              'scalablevit_s': lambda: ScalableViT('s', drop_path_rate=0.)}
 BACKBONES['mvitv2_t'] = {'mmpretrain MViT': _mmpretrain_mvit_t, 'timm mvitv2_tiny': _timm_mvit_t}
 OURS_ALONE['mvitv2_t'] = lambda: MViT('t', drop_path_rate=0.)
 
@@ -207,7 +216,8 @@ def run(backbones: List[str], sizes: List[Tuple[int, int, int]], repeat: int, pe
             if not refs:
                 ours = OURS_ALONE[name]()
                 for mode in modes:
-                    ours_ms, ours_mib = _measure(ours, ours, x, mode, repeat)
+                    ours_pass = _pass(ours, ours, x, mode)
+                    ours_ms, ours_mib = _median_ms(ours_pass, repeat), _peak_mib(ours_pass, [ours])
                     rows.append(_row(name, h, w, b, mode, '-', ref_ms=None, ours_ms=ours_ms, speedup=None,
                                      max_diff=None, ref_peak_mib=None, ours_peak_mib=ours_mib))
                     print(_format_row(rows[-1]), flush=True)
@@ -226,8 +236,9 @@ def run(backbones: List[str], sizes: List[Tuple[int, int, int]], repeat: int, pe
                     diff = _max_diff(ref_out, ours(x))
                 note = NOTES.get(ref_name, lambda h, w: None)(h, w)
                 for mode in modes:
-                    ref_ms, ref_mib = _measure(forward, module, x, mode, repeat)
-                    ours_ms, ours_mib = _measure(ours, ours, x, mode, repeat)
+                    ref_pass, ours_pass = _pass(forward, module, x, mode), _pass(ours, ours, x, mode)
+                    ref_ms, ours_ms = _interleaved_median_ms([ref_pass, ours_pass], repeat)
+                    ref_mib, ours_mib = _peak_mib(ref_pass, [module]), _peak_mib(ours_pass, [ours])
                     rows.append(_row(name, h, w, b, mode, ref_name, ref_ms=ref_ms, ours_ms=ours_ms,
                                      speedup=ref_ms / ours_ms, max_diff=diff, note=note, ref_peak_mib=ref_mib,
                                      ours_peak_mib=ours_mib))
@@ -242,8 +253,8 @@ def run(backbones: List[str], sizes: List[Tuple[int, int, int]], repeat: int, pe
 
 def compiled_speedup(backbones: List[str], sizes: List[Tuple[int, int, int]], repeat: int,
                      backend: str = 'inductor') -> List[dict]:
-    """Ours eager vs ``torch.compile`` (inductor unless ``backend`` says otherwise), forward in inference mode, with the number of
-    graph breaks dynamo reports and the largest output difference."""
+    """Ours eager vs ``torch.compile`` (inductor unless ``backend`` says otherwise), forward in inference mode,
+    with the number of graph breaks dynamo reports and the largest output difference."""
     import torch._dynamo
     rows = []
     for name in backbones:
@@ -264,8 +275,10 @@ def compiled_speedup(backbones: List[str], sizes: List[Tuple[int, int, int]], re
             rows.append(dict(backbone=name, size=f'{h}x{w}x{b}', eager_ms=eager_ms, compiled_ms=compiled_ms,
                              speedup=eager_ms / compiled_ms, compile_s=compile_s, max_diff=diff,
                              graph_breaks=explained.graph_break_count,
-                             break_reasons=sorted({str(r.reason).split('\n')[0][:100] for r in explained.break_reasons})))
-            print(f"{name:<14} {rows[-1]['size']:<13} {eager_ms:9.1f} {compiled_ms:11.1f} {eager_ms / compiled_ms:7.2f}x "
+                             break_reasons=sorted({str(r.reason).split('\n')[0][:100]
+                                                   for r in explained.break_reasons})))
+            print(f"{name:<14} {rows[-1]['size']:<13} {eager_ms:9.1f} {compiled_ms:11.1f} "
+                  f"{eager_ms / compiled_ms:7.2f}x "
                   f"{compile_s:9.0f} {explained.graph_break_count:7d}  {diff:.1e}", flush=True)
     return rows
 
@@ -289,16 +302,18 @@ def detector_iterations(size: int, batch: int, repeat: int) -> List[dict]:
     MMLogger.get_current_instance().setLevel(logging.WARNING)  # no per-tensor init report: only the table
     rows = []
     for task, (ours_cfg, ref_cfg) in DETECTORS.items():
-        times = {}
-        for label, path in (('ours', osp.join(root, 'configs', ours_cfg)), ('ref', ref_cfg)):
+        steps, names = [], []
+        for path in (osp.join(root, 'configs', ours_cfg), ref_cfg):
             cfg = get_config(path) if '::' in path else Config.fromfile(path)
             torch.manual_seed(0)
             model = build_model_from_config(cfg).train()
             optim = build_optim_wrapper(model, cfg.optim_wrapper)
             torch.manual_seed(1)
             data = synthetic_batch(cfg, size=size, batch_size=batch)
-            times[label] = _median_ms(lambda: model.train_step(data, optim), repeat)
-            times[label + '_name'] = osp.basename(path)
+            steps.append(lambda model=model, data=data, optim=optim: model.train_step(data, optim))
+            names.append(osp.basename(path))
+        ours_ms, ref_ms = _interleaved_median_ms(steps, repeat)
+        times = dict(ours=ours_ms, ref=ref_ms, ours_name=names[0], ref_name=names[1])
         rows.append(dict(task=task, size=f'{size}x{size}x{batch}', ours=times['ours_name'], reference=times['ref_name'],
                          ours_ms=times['ours'], ref_ms=times['ref'], speedup=times['ref'] / times['ours']))
         print(f"{task:<10} {rows[-1]['size']:<11} {times['ours_name']:<28} {times['ours']:9.0f} "
@@ -325,6 +340,54 @@ def _format_row(r: dict) -> str:
             f"{r['ours_peak_mib']:9.0f}  {diff}{note}")
 
 
+def markdown(result: dict) -> str:
+    """Every table of a run (``main``'s result) as Markdown, for docs/benchmarks.md."""
+    def ms(v):
+        return f'{v:.0f}' if v is not None else '-'
+
+    def mib(v):
+        return f'{v:.0f}' if v is not None else '-'
+    lines = [f"Matmul rate (fp32, 2048^3, {result['threads']} threads): {result['matmul_flop_rate'] / 1e9:.1f} GFLOP/s "
+             '(multiply-adds)', '',
+             '| backbone | input (HxWxbatch) | pass | reference | reference ms | vdense ms | speed-up | '
+             'reference peak MiB | vdense peak MiB | max abs diff |', '|' + '---|' * 10]
+    for r in result['rows']:
+        if 'error' in r:
+            lines.append(f"| {r['backbone']} | {r['size']} | - | {r['reference']} | error: {r['error']} | | | | | |")
+            continue
+        diff = f"{r['max_diff']:.1e}" if r['max_diff'] is not None else '-'
+        if r.get('note'):
+            diff += f" ({r['note']})"
+        speedup = f"{r['speedup']:.2f}x" if r['speedup'] is not None else '-'
+        lines.append(f"| {r['backbone']} | {r['size']} | {r['mode']} | {r['reference']} | {ms(r['ref_ms'])} | "
+                     f"{ms(r['ours_ms'])} | {speedup} | {mib(r['ref_peak_mib'])} | {mib(r['ours_peak_mib'])} | "
+                     f"{diff} |")
+    lines += ['', '| backbone | input | GFLOPs (attention included) | vdense ms | GFLOP/s '
+              '| fraction of the matmul rate |',
+              '|' + '---|' * 6]
+    seen = set()
+    for r in result['rows']:
+        if r.get('ours_gflops') is not None and (r['backbone'], r['size']) not in seen:
+            seen.add((r['backbone'], r['size']))
+            lines.append(f"| {r['backbone']} | {r['size']} | {r['ours_gflops']:.2f} | {r['ours_ms']:.0f} | "
+                         f"{r['ours_flop_rate'] / 1e9:.1f} | {r['fraction_of_matmul']:.0%} |")
+    if result.get('compiled'):
+        lines += ['', '| backbone | input | eager ms | compiled ms | speed-up | compile s | graph breaks '
+                  '| max abs diff |',
+                  '|' + '---|' * 8]
+        for r in result['compiled']:
+            lines.append(f"| {r['backbone']} | {r['size']} | {r['eager_ms']:.0f} | {r['compiled_ms']:.0f} | "
+                         f"{r['speedup']:.2f}x | {r['compile_s']:.0f} | {r['graph_breaks']} | {r['max_diff']:.1e} |")
+    if result.get('detectors'):
+        lines += ['', '| detector | input (SIZExbatch) | vdense config | ms/iter | reference config | ms/iter '
+                  '| speed-up |',
+                  '|' + '---|' * 7]
+        for r in result['detectors']:
+            lines.append(f"| {r['task']} | {r['size']} | `{r['ours']}` | {r['ours_ms']:.0f} | `{r['reference']}` | "
+                         f"{r['ref_ms']:.0f} | {r['speedup']:.2f}x |")
+    return '\n'.join(lines) + '\n'
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--backbones', default='swin_t,scalablevit_s', help=f'comma-separated: {sorted(BACKBONES)}')
@@ -339,6 +402,7 @@ def main(argv=None):
                         help='also time RetinaNet training iterations: ours (ScalableViT-S) vs mmdet\'s Swin-T')
     parser.add_argument('--detector-size', default='512x2', help='SIZExBATCH for --detectors')
     parser.add_argument('--json', help='also write every table to this file')
+    parser.add_argument('--markdown', help='also write every table as Markdown (for docs/benchmarks.md)')
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -376,6 +440,9 @@ def main(argv=None):
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(result, f, indent=2)
+    if args.markdown:
+        with open(args.markdown, 'w') as f:
+            f.write(markdown(result))
 
 
 if __name__ == '__main__':

@@ -1,0 +1,7 @@
+# mask_rcnn_scalablevit_demo.py with an MViTv2 of the same size (32-256 channels, 8 blocks, MLP ratio 2), hybrid
+# window attention on as for detection: windows of 24/12/6/3 tokens on the 48/24/12/6 maps of the 192-px images.
+_base_ = ['./mask_rcnn_scalablevit_demo.py']
+model = dict(backbone=dict(
+    _delete_=True, type='vdense.MViT', arch=dict(embed_dims=32, depths=[1, 2, 3, 2], num_heads=1),
+    mlp_ratio=2., drop_path_rate=0., img_size=192, use_hwin=True, window_size=24))
+optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'rel_pos': dict(decay_mult=0.)}))
