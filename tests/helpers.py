@@ -4,6 +4,8 @@ import os.path as osp
 import subprocess
 import sys
 
+import torch
+
 from tests.conftest import ROOT
 
 DEMO_CONFIG = osp.join(ROOT, 'configs', 'demo', 'retinanet_scalablevit_demo.py')
@@ -31,3 +33,14 @@ def data_root_options(root):
     root = str(root).rstrip('/') + '/'
     return [f'{loader}.dataset.data_root={root}' for loader in ('train_dataloader', 'val_dataloader',
                                                                  'test_dataloader')]
+
+
+def perturb(module, seed=0):
+    """Adds small seeded noise to every weight (zero-initialised tables and biases would hide layout mistakes) and
+    returns the module in eval mode (mmdet's and mmpretrain's backbones' train() does not return self)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.add_(torch.randn(p.shape, generator=g) * 0.02)
+    module.eval()
+    return module

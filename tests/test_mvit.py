@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from tests.helpers import perturb
 from vdense.converters import convert_mvit, detect_mvit_layout
 from vdense.models import MViT
 
@@ -21,15 +22,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def _perturb(module, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.add_(torch.randn(p.shape, generator=g) * 0.02)
-    module.eval()  # mmpretrain's BaseBackbone.train() does not return self
-    return module
 
 
 def _max_diffs(a, b):
@@ -48,13 +40,13 @@ def _load(model, state, tmp_path, name):
 @pytest.fixture(scope='module')
 def timm_tiny():
     import timm
-    return _perturb(timm.create_model('mvitv2_tiny', pretrained=False))
+    return perturb(timm.create_model('mvitv2_tiny', pretrained=False))
 
 
 @pytest.fixture(scope='module')
 def mmpretrain_tiny():
     import mmpretrain.models.backbones as mm
-    return _perturb(mm.MViT(arch='tiny', out_scales=[0, 1, 2, 3]), seed=1)
+    return perturb(mm.MViT(arch='tiny', out_scales=[0, 1, 2, 3]), seed=1)
 
 
 def _mmpretrain_outputs(ref, x):
@@ -124,7 +116,7 @@ def test_official_layout(timm_tiny, tmp_path):
 def test_channel_growth_in_mlp_matches_mmpretrain(tmp_path, hw):
     # The IN-1K L checkpoint grows channels in the MLP of each stage's last block (dim_mul_in_att=False).
     import mmpretrain.models.backbones as mm
-    ref = _perturb(mm.MViT(arch=dict(embed_dims=32, num_layers=6, num_heads=1, downscale_indices=[1, 3, 5]),
+    ref = perturb(mm.MViT(arch=dict(embed_dims=32, num_layers=6, num_heads=1, downscale_indices=[1, 3, 5]),
                            out_scales=[0, 1, 2, 3], dim_mul_in_attention=False))
     ckpt = {'state_dict': {f'backbone.{k}': v for k, v in ref.state_dict().items()}}
     ours = _load(MViT(dict(embed_dims=32, num_layers=6, num_heads=1, downscale_indices=[1, 3, 5]),
@@ -172,7 +164,7 @@ def _detectron2_attention(attn, x):
 def test_hwin_attention_matches_detectron2(block_index, hw):
     torch.manual_seed(0)
     # Windows of 8 tokens at stage 1 (4 / 2 / 1 later): odd maps need padding at every stage.
-    model = _perturb(MViT(dict(embed_dims=32, depths=[1, 2, 2, 1], num_heads=[1, 2, 4, 8]), use_hwin=True,
+    model = perturb(MViT(dict(embed_dims=32, depths=[1, 2, 2, 1], num_heads=[1, 2, 4, 8]), use_hwin=True,
                           window_size=8, adaptive_kv_stride=2))
     attn = model.blocks[block_index].attn
     assert attn.window is not None
@@ -196,7 +188,7 @@ def test_hwin_layout_follows_detectron2():
 
 def test_hwin_at_224_equals_global_attention_with_the_same_strides():
     # At 224 the windows (56/28/14/7) cover each stage's map exactly: windowed blocks are global ones.
-    hwin = _perturb(MViT('t', use_hwin=True, drop_path_rate=0.))
+    hwin = perturb(MViT('t', use_hwin=True, drop_path_rate=0.))
     plain = MViT('t', drop_path_rate=0.)
     plain.load_state_dict(hwin.state_dict())
     for a, b in zip(hwin.blocks, plain.blocks):

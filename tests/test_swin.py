@@ -2,19 +2,11 @@
 import pytest
 import torch
 
+from tests.helpers import perturb
 from vdense.converters import convert_swin, detect_swin_layout
 from vdense.models import Swin
 
 TINY = dict(embed_dims=32, depths=[2, 2, 2, 2], num_heads=[1, 2, 4, 8])
-
-
-def _perturb(module, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.add_(torch.randn(p.shape, generator=g) * 0.02)
-    module.eval()  # mmdet's SwinTransformer.train() does not return self
-    return module
 
 
 @pytest.fixture(scope='module')
@@ -23,7 +15,7 @@ def mmdet_swin_t():
     torch.manual_seed(0)
     ref = SwinTransformer(embed_dims=96, depths=[2, 2, 6, 2], num_heads=[3, 6, 12, 24], window_size=7,
                           drop_path_rate=0., out_indices=(0, 1, 2, 3))
-    return _perturb(ref)
+    return perturb(ref)
 
 
 @pytest.mark.parametrize('hw,shift_single_window', [((224, 224), True), ((333, 517), False)])
@@ -42,7 +34,7 @@ def test_parity_with_mmdet(mmdet_swin_t, hw, shift_single_window):
 
 def test_parity_with_timm_and_official_layout():
     import timm
-    ref = _perturb(timm.create_model('swin_tiny_patch4_window7_224', pretrained=False))
+    ref = perturb(timm.create_model('swin_tiny_patch4_window7_224', pretrained=False))
     ours = Swin('t', drop_path_rate=0.).eval()
     missing, unexpected = ours.load_state_dict(convert_swin(ref.state_dict()), strict=False)
     assert sorted(missing) == sorted(f'norm{i}.{p}' for i in range(3) for p in ('weight', 'bias'))

@@ -270,8 +270,7 @@ def compiled_speedup(backbones: List[str], sizes: List[Tuple[int, int, int]], re
                 compiled_out = compiled(x)
                 compile_s = time.perf_counter() - start
                 diff = _max_diff(compiled_out, ours(x))
-                eager_ms = _median_ms(lambda: ours(x), repeat)
-                compiled_ms = _median_ms(lambda: compiled(x), repeat)
+                eager_ms, compiled_ms = _interleaved_median_ms([lambda: ours(x), lambda: compiled(x)], repeat)
             rows.append(dict(backbone=name, size=f'{h}x{w}x{b}', eager_ms=eager_ms, compiled_ms=compiled_ms,
                              speedup=eager_ms / compiled_ms, compile_s=compile_s, max_diff=diff,
                              graph_breaks=explained.graph_break_count,
