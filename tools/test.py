@@ -10,7 +10,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
 
-from vdense.apis import add_common_args, enable_visualization, load_config, preflight  # noqa: E402
+from vdense.apis import add_common_args, close_distributed, enable_visualization, load_config, preflight  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -64,6 +64,7 @@ def main(argv=None):
             raise SystemExit('--out must end with .pkl or .pickle')
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
     runner.test()
+    close_distributed()
 
 
 if __name__ == '__main__':

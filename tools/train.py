@@ -10,7 +10,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
 
-from vdense.apis import add_common_args, enable_amp, load_config, preflight  # noqa: E402
+from vdense.apis import add_common_args, close_distributed, enable_amp, load_config, preflight  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -45,6 +45,7 @@ def main(argv=None):
     from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
+    close_distributed()
 
 
 if __name__ == '__main__':

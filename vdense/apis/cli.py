@@ -55,6 +55,16 @@ def _prepare_cpu_distributed(cfg: Config) -> None:
     cfg.model_wrapper_cfg = wrapper
 
 
+def close_distributed() -> None:
+    """End a distributed run cleanly: all ranks meet, then the process group is destroyed. Left to interpreter exit,
+    a gloo group's threads can be torn down while still joinable, and a rank that already finished its work aborts
+    with "terminate called without an active exception" (SIGABRT), failing the whole launch."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def fall_back_from_sync_bn(cfg: Config) -> int:
     """SyncBN needs a process group and a GPU; in a single process or on CPUs it is plain BN. Rewrites every ``SyncBN`` norm_cfg of
     the model to ``BN`` and says so in one line, so one config runs on a laptop and on 8 GPUs."""
