@@ -39,6 +39,19 @@ def _texture(rng: np.random.Generator, size: int, grid: int = 4, contrast: float
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
+def _visible_colour(rng: np.random.Generator, background: np.ndarray) -> np.ndarray:
+    """A random fill colour, or, when it is within 60 of the background under the shape's centre, one 80-150 away
+    from it in every channel. (The colour negative, 255 - background, was used before: on mid-grey backgrounds it is
+    the background again: a quarter of the half-contrast classification images, and 1 in 25 shapes of the full-contrast
+    detection set, were barely visible.)"""
+    background = background.astype(np.float32)
+    colour = rng.uniform(0, 255, size=3)
+    if np.abs(colour - background).mean() < 60:
+        away = rng.uniform(80, 150, size=3)
+        colour = np.clip(np.where(background < 128, background + away, background - away), 0, 255)
+    return colour
+
+
 def _shape_polygon(label: int, cx: float, cy: float, r: float, rot: float) -> np.ndarray:
     name = CLASSES[label]
     if name == 'circle':
@@ -74,11 +87,7 @@ def make_image(rng: np.random.Generator, size: int = 192, max_objects: int = 5,
             continue
         label = int(rng.integers(len(CLASSES)))
         poly = _shape_polygon(label, cx, cy, r, rng.uniform(0, 2 * math.pi))
-        colour = rng.uniform(0, 255, size=3)
-        # Keep shapes visible: push the colour away from the local background mean.
-        bg = img[int(cy), int(cx)].astype(np.float32)
-        if np.abs(colour - bg).mean() < 60:
-            colour = 255 - bg
+        colour = _visible_colour(rng, img[int(cy), int(cx)])
         cv2.fillPoly(img, [np.round(poly).astype(np.int32)], tuple(float(c) for c in colour), lineType=cv2.LINE_8)
         placed.append((cx, cy, r))
         instances.append(Instance(label, poly))
@@ -121,18 +130,33 @@ def write_coco_split(out_dir: str, split: str, num_images: int, seed: int, size:
 
 DEFAULT_SPLITS: Dict[str, Tuple[int, int]] = {'train': (1000, 0), 'val': (50, 1)}  # split -> (images, seed)
 
+# Bumped whenever the generator draws different images: sets written by another version are written again.
+GENERATOR_VERSION = '2'  # 2: shapes never near the background colour (_visible_colour)
+
+
+def _current_version(out: str) -> bool:
+    stamp = osp.join(out, 'GENERATOR_VERSION')
+    return osp.isfile(stamp) and open(stamp).read().strip() == GENERATOR_VERSION
+
+
+def _stamp_version(out: str) -> None:
+    with open(osp.join(out, 'GENERATOR_VERSION'), 'w') as f:
+        f.write(GENERATOR_VERSION + '\n')
+
 
 def make_demo_coco(root: str = 'data/demo', splits: Dict[str, Tuple[int, int]] = None, size: int = 192) -> str:
     """Generates the COCO-format demo set under ``{root}/coco`` (skipped when already complete)."""
     out = osp.join(root, 'coco')
+    current = _current_version(out)
     for split, (n, seed) in (splits or DEFAULT_SPLITS).items():
         ann = osp.join(out, 'annotations', f'instances_{split}.json')
-        if osp.exists(ann):
+        if current and osp.exists(ann):
             with open(ann) as f:
                 images = json.load(f)['images']
             if len(images) == n and images[0]['width'] == size:
                 continue
         write_coco_split(out, split, n, seed, size)
+    _stamp_version(out)
     return out
 
 
@@ -179,10 +203,7 @@ def write_imagenet_split(out_dir: str, split: str, per_class: int, seed: int, si
         r = rng.uniform(0.2, 0.45) * size
         cx, cy = rng.uniform(r, size - r, size=2)
         poly = _shape_polygon(label, cx, cy, r, rng.uniform(0, 2 * math.pi))
-        colour = rng.uniform(0, 255, size=3)
-        bg = img[int(cy), int(cx)].astype(np.float32)
-        if np.abs(colour - bg).mean() < 60:
-            colour = 255 - bg
+        colour = _visible_colour(rng, img[int(cy), int(cx)])
         cv2.fillPoly(img, [np.round(poly).astype(np.int32)], tuple(float(c) for c in colour))
         cv2.imwrite(osp.join(out_dir, split, CLASSES[label], f'{split}_{i:05d}.jpg'), img,
                     [cv2.IMWRITE_JPEG_QUALITY, 95])
@@ -202,16 +223,20 @@ DEFAULT_IMAGENET_SPLITS: Dict[str, Tuple[int, int]] = {'train': (2000, 4), 'val'
 def make_demo_ade(root: str = 'data/demo', splits: Dict[str, Tuple[int, int]] = None, size: int = 128) -> str:
     """Generates the ADE20K-layout demo set under ``{root}/ade`` (skipped when already complete)."""
     out = osp.join(root, 'ade')
+    current = _current_version(out)
     for split, (n, seed) in (splits or DEFAULT_ADE_SPLITS).items():
-        if not (_complete(osp.join(out, 'images', split), n) and _complete(osp.join(out, 'annotations', split), n)):
+        if not (current and _complete(osp.join(out, 'images', split), n) and _complete(osp.join(out, 'annotations', split), n)):
             write_ade_split(out, split, n, seed, size)
+    _stamp_version(out)
     return out
 
 
 def make_demo_imagenet(root: str = 'data/demo', splits: Dict[str, Tuple[int, int]] = None, size: int = 64) -> str:
     """Generates the ImageNet-layout demo set under ``{root}/imagenet`` (skipped when already complete)."""
     out = osp.join(root, 'imagenet')
+    current = _current_version(out)
     for split, (per_class, seed) in (splits or DEFAULT_IMAGENET_SPLITS).items():
-        if not _complete(osp.join(out, split), per_class * len(CLASSES)):
+        if not (current and _complete(osp.join(out, split), per_class * len(CLASSES))):
             write_imagenet_split(out, split, per_class, seed, size)
+    _stamp_version(out)
     return out
