@@ -44,3 +44,17 @@ def perturb(module, seed=0):
             p.add_(torch.randn(p.shape, generator=g) * 0.02)
     module.eval()
     return module
+
+
+def assert_with_cp_same_gradients(plain, checkpointed, size=(64, 96)):
+    """``checkpointed`` (``with_cp=True``) loads ``plain``'s weights; one backward of both on the same input gives
+    the same gradients, and parameters that get none in one (frozen stages) get none in the other."""
+    checkpointed.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, *size)
+    for model in (plain, checkpointed):
+        model.train()
+        sum(o.square().mean() for o in model(x)).backward()
+    for (name, p), q in zip(plain.named_parameters(), checkpointed.parameters()):
+        assert (p.grad is None) == (q.grad is None), name
+        if p.grad is not None:
+            torch.testing.assert_close(p.grad, q.grad, rtol=1e-5, atol=1e-6, msg=name)

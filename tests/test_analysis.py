@@ -40,7 +40,8 @@ def test_benchmark_compares_with_the_references_and_reports_flop_rates_and_memor
     out = tmp_path / 'bench.json'
     # The eager backend checks the --compile plumbing (graph breaks counted) without minutes of inductor codegen.
     run_tool('benchmark.py', '--backbones', 'swin_t', '--sizes', '64x64x1', '--repeat', '1', '--json', out,
-             '--markdown', tmp_path / 'bench.md', '--compile', '--compile-backend', 'eager', '--detectors', '--detector-size', '64x1')
+             '--markdown', tmp_path / 'bench.md', '--compile', '--compile-backend', 'eager', '--detectors',
+             '--detector-size', '64x1')
     result = json.loads(out.read_text())
     assert result['matmul_flop_rate'] > 0
     forward, train = sorted((r for r in result['rows'] if r['reference'] == 'mmdet SwinTransformer'),

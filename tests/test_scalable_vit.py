@@ -4,6 +4,7 @@ import math
 import pytest
 import torch
 
+from tests.helpers import assert_with_cp_same_gradients
 from tests.reference.scalable_vit_reference import RefScalableViT
 from vdense.converters import convert_scalable_vit
 from vdense.models.backbones.scalable_vit import IWSA, ScalableViT
@@ -118,14 +119,7 @@ def test_with_cp_gives_the_same_gradients():
     torch.manual_seed(0)
     plain = ScalableViT(TINY, drop_path_rate=0.)
     plain.init_weights()
-    ckpt = ScalableViT(TINY, drop_path_rate=0., with_cp=True)
-    ckpt.load_state_dict(plain.state_dict())
-    x = torch.randn(2, 3, 64, 96)
-    for model in (plain, ckpt):
-        model.train()
-        sum(o.square().mean() for o in model(x)).backward()
-    for (name, p), q in zip(plain.named_parameters(), ckpt.parameters()):
-        torch.testing.assert_close(p.grad, q.grad, rtol=1e-5, atol=1e-6, msg=name)
+    assert_with_cp_same_gradients(plain, ScalableViT(TINY, drop_path_rate=0., with_cp=True))
 
 
 def test_drop_path_rises_linearly():

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from tests.helpers import perturb
+from tests.helpers import assert_with_cp_same_gradients, perturb
 from vdense.converters import convert_swin, detect_swin_layout
 from vdense.models import Swin
 
@@ -98,16 +98,9 @@ def test_frozen_stages_and_with_cp():
     model.init_weights()
     model.train()
     assert not model.patch_embed.training and not model.stages[0].training and model.stages[1].training
-    ckpt = Swin(TINY, frozen_stages=1, drop_path_rate=0., with_cp=True)
-    ckpt.load_state_dict(model.state_dict())
-    ckpt.train()
-    x = torch.randn(2, 3, 64, 96)
-    for m in (model, ckpt):
-        sum(o.square().mean() for o in m(x)).backward()
+    assert_with_cp_same_gradients(model, Swin(TINY, frozen_stages=1, drop_path_rate=0., with_cp=True))
     assert all(p.grad is None for p in model.stages[0].parameters())
-    for (name, p), q in zip(model.named_parameters(), ckpt.parameters()):
-        if p.grad is not None:
-            torch.testing.assert_close(p.grad, q.grad, rtol=1e-5, atol=1e-6, msg=name)
+    assert all(p.grad is not None for p in model.stages[1].parameters())
 
 
 @pytest.mark.parametrize('arch,params', [('t', 27.52), ('s', 48.84), ('b', 86.74)])

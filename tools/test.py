@@ -25,7 +25,8 @@ def parse_args(argv=None):
 
 def released_classifier_as_mm_checkpoint(cfg, path: str) -> str:
     """An authors' released classifier (e.g. ScalableViT's ``{'model': ...}`` with its 4096-wide head) evaluated by an
-    ImageNet config: converted once to the ImageClassifier layout next to the work dir; other checkpoints as they are."""
+    ImageNet config: converted once to the ImageClassifier layout next to the work dir; other checkpoints as they
+    are."""
     if cfg.get('default_scope') != 'mmpretrain':
         return path
     import os

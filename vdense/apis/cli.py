@@ -66,8 +66,9 @@ def close_distributed() -> None:
 
 
 def fall_back_from_sync_bn(cfg: Config) -> int:
-    """SyncBN needs a process group and a GPU; in a single process or on CPUs it is plain BN. Rewrites every ``SyncBN`` norm_cfg of
-    the model to ``BN`` and says so in one line, so one config runs on a laptop and on 8 GPUs."""
+    """SyncBN needs a process group and a GPU; in a single process or on CPUs it is plain BN. Rewrites every
+    ``SyncBN`` norm_cfg of the model to ``BN`` and says so in one line, so one config runs on a laptop and on 8 GPUs.
+    """
     count = 0
 
     def visit(node):

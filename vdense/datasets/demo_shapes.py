@@ -41,9 +41,9 @@ def _texture(rng: np.random.Generator, size: int, grid: int = 4, contrast: float
 
 def _visible_colour(rng: np.random.Generator, background: np.ndarray) -> np.ndarray:
     """A random fill colour, or, when it is within 60 of the background under the shape's centre, one 80-150 away
-    from it in every channel. (The colour negative, 255 - background, was used before: on mid-grey backgrounds it is
-    the background again: a quarter of the half-contrast classification images, and 1 in 25 shapes of the full-contrast
-    detection set, were barely visible.)"""
+    from it in every channel. (The colour negative, 255 - background, was used before: on mid-grey backgrounds it
+    is the background again; a quarter of the half-contrast classification images, and 1 in 25 shapes of the
+    full-contrast detection set, were barely visible.)"""
     background = background.astype(np.float32)
     colour = rng.uniform(0, 255, size=3)
     if np.abs(colour - background).mean() < 60:
@@ -136,7 +136,10 @@ GENERATOR_VERSION = '2'  # 2: shapes never near the background colour (_visible_
 
 def _current_version(out: str) -> bool:
     stamp = osp.join(out, 'GENERATOR_VERSION')
-    return osp.isfile(stamp) and open(stamp).read().strip() == GENERATOR_VERSION
+    if not osp.isfile(stamp):
+        return False
+    with open(stamp) as f:
+        return f.read().strip() == GENERATOR_VERSION
 
 
 def _stamp_version(out: str) -> None:
@@ -225,7 +228,8 @@ def make_demo_ade(root: str = 'data/demo', splits: Dict[str, Tuple[int, int]] = 
     out = osp.join(root, 'ade')
     current = _current_version(out)
     for split, (n, seed) in (splits or DEFAULT_ADE_SPLITS).items():
-        if not (current and _complete(osp.join(out, 'images', split), n) and _complete(osp.join(out, 'annotations', split), n)):
+        complete = _complete(osp.join(out, 'images', split), n) and _complete(osp.join(out, 'annotations', split), n)
+        if not (current and complete):
             write_ade_split(out, split, n, seed, size)
     _stamp_version(out)
     return out
