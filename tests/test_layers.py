@@ -65,14 +65,18 @@ def test_a_first_pass_in_inference_mode_leaves_tables_a_training_pass_can_use(fa
 def test_attention_with_different_head_widths_equals_the_plain_formula(d_qk, d_v):
     from vdense.models.layers import sdpa_mixed_head_dims
     torch.manual_seed(0)
-    q = torch.randn(2, 3, 50, d_qk, requires_grad=True)
-    k = torch.randn(2, 3, 7, d_qk, requires_grad=True)
-    v = torch.randn(2, 3, 7, d_v, requires_grad=True)
+    q = torch.randn(2, 3, 50, d_qk, dtype=torch.float64)
+    k = torch.randn(2, 3, 7, d_qk, dtype=torch.float64)
+    v = torch.randn(2, 3, 7, d_v, dtype=torch.float64)
     scale = 0.3
-    out = sdpa_mixed_head_dims(q, k, v, scale)
-    ref = ((q @ k.transpose(-2, -1)) * scale).softmax(-1) @ v
-    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
-    grads = torch.autograd.grad(out.square().sum(), (q, k, v))
-    ref_grads = torch.autograd.grad(ref.square().sum(), (q, k, v))
+    # The formula in float64 is the exact value; ours runs in float32, as the models do.
+    exact = [t.clone().requires_grad_() for t in (q, k, v)]
+    ref = ((exact[0] @ exact[1].transpose(-2, -1)) * scale).softmax(-1) @ exact[2]
+    ref_grads = torch.autograd.grad(ref.square().sum(), exact)
+    ours = [t.float().requires_grad_() for t in (q, k, v)]
+    out = sdpa_mixed_head_dims(*ours, scale)
+    torch.testing.assert_close(out.double(), ref, rtol=1e-5, atol=1e-5)
+    grads = torch.autograd.grad(out.square().sum(), ours)
     for g, r in zip(grads, ref_grads):
-        torch.testing.assert_close(g, r, rtol=1e-4, atol=1e-5)
+        # Gradients reach ~35 here: float32 rounding (the plain formula's too) grows with their magnitude.
+        torch.testing.assert_close(g.double(), r, rtol=1e-4, atol=3e-6 * r.abs().max().item())

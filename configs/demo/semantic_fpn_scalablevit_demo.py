@@ -13,7 +13,8 @@ model = dict(
     decode_head=dict(in_channels=[64, 64, 64, 64], channels=64, num_classes=5, dropout_ratio=0.,
                      norm_cfg=norm_cfg))
 # 1200 steps of 8 images (about 4 minutes on 2 cores): measured mIoU 55 at step 1000 and 75 at step 1500 of a
-# 1500-step run; 600 steps stopped at 26 (background and one shape class only).
+# 1500-step run; 600 steps stopped at 26 (background and one shape class only). Since shapes never take the
+# background's colour (demo generator version 2): mIoU 80.7 after the 1200 steps (fresh-clone `make test`).
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=1200, val_interval=1200)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
