@@ -13,7 +13,8 @@ model = dict(
     train_cfg=None)
 # Measured on the generated set (200 val images): top-1 91.5 / 92.0 (seeds 0 / 3) after 12 epochs, 85.5-90.5 after
 # 8 (seeds 0-2); about 8 minutes on 1 CPU core. AdamW at lr 2e-3 (batch 32) stayed at chance: the loss never left
-# ln 4 after the 50-iteration warm-up. The same recipe: Swin 82.0, MViTv2 96.5 (imagenet_{swin,mvitv2}_demo.py, seed 0).
+# ln 4 after the 50-iteration warm-up. The same recipe gave Swin 82.0 and MViTv2 96.5
+# (imagenet_{swin,mvitv2}_demo.py, seed 0).
 train_cfg = dict(by_epoch=True, max_epochs=12, val_interval=12)
 val_cfg = dict()
 test_cfg = dict()
