@@ -60,3 +60,18 @@ def test_benchmark_compares_with_the_references_and_reports_flop_rates_and_memor
     for row in result['rows'] + result['compiled'] + result['detectors']:
         name = row.get('backbone', row.get('task'))
         assert any(line.startswith(f'| {name} | {row["size"]} |') for line in tables.splitlines()), (row, tables)
+
+
+def test_benchmark_times_under_autocast_and_names_a_missing_gpu(tmp_path):
+    out = tmp_path / 'bench.json'
+    run_tool('benchmark.py', '--backbones', 'mvitv2_t', '--sizes', '64x64x1', '--repeat', '1', '--modes', 'forward',
+             '--amp', 'bf16', '--json', out)
+    result = json.loads(out.read_text())
+    assert result['dtype'] == 'bf16' and result['matmul_flop_rate'] > 0
+    timed = [r for r in result['rows'] if 'error' not in r]
+    assert timed and all(r['ours_ms'] > 0 for r in timed)
+    # outputs are still compared in fp32: the same function, not bf16 noise
+    assert all(r['max_diff'] < 1e-4 for r in timed if r['max_diff'] is not None)
+    if not torch.cuda.is_available():
+        proc = run_tool('benchmark.py', '--device', 'cuda', check=False)
+        assert proc.returncode != 0 and 'sees no CUDA device' in proc.stderr

@@ -5,6 +5,7 @@
     python tools/benchmark.py --backbones swin_t --sizes 224x224x8 --repeat 10 --json out.json
     python tools/benchmark.py --compile                # + torch.compile speed-up and graph breaks of ours
     python tools/benchmark.py --detectors              # + RetinaNet training iterations, ours vs mmdet's Swin-T
+    python tools/benchmark.py --device cuda --amp bf16 --sizes 224x224x64,800x1216x2   # on a GPU, under autocast
 
 For every reference, ours is built from the reference's own weights (converted as a user's checkpoint would
 be), its outputs are checked against the reference's on the benchmark input, then both are timed in the same
@@ -14,7 +15,9 @@ back-propagated, gradients of every weight). Peak memory is that of the tensors 
 pass allocates beyond the weights (activations, temporaries, gradients), tracked op by op by torch's MemTracker
 on any device, in an untimed pass. Ratios > 1 mean vdense is faster or smaller. The same run measures the
 machine's dense fp32 matmul rate and reports each backbone's achieved forward FLOP rate as a fraction of it
-(FLOPs from vdense.analysis: fused multiply-adds, attention matmuls included).
+(FLOPs from vdense.analysis: fused multiply-adds, attention matmuls included). On a GPU (``--device cuda``)
+every timed pass ends with a device synchronisation; ``--amp`` times every pass under ``torch.autocast`` in that
+dtype and measures the matmul rate in it, while outputs are still compared in fp32.
 """
 import argparse
 import json
@@ -23,7 +26,8 @@ import os.path as osp
 import statistics
 import sys
 import time
-from typing import Callable, Dict, List, Tuple
+from contextlib import nullcontext
+from typing import Callable, Dict, List, Optional, Tuple
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -35,16 +39,24 @@ from vdense.converters import convert_mvit, convert_swin  # noqa: E402
 from vdense.models import MViT, ScalableViT, Swin  # noqa: E402
 
 
+def _synchronize() -> None:
+    """Wait for queued GPU work, so that a pass's time is its kernels' and not only their launches."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
 def _interleaved_median_ms(fns: List[Callable[[], object]], repeat: int) -> List[float]:
     """Median ms of each of ``fns``, timed in turn within every round, so that the drift of a shared machine
     (neighbours, clock) weighs on every implementation alike and the ratios stay honest."""
     for fn in fns:
-        fn()  # warm-up: allocations, caches, lazy init
+        fn()  # warm-up: allocations, caches, lazy init, cuDNN/cuBLAS algorithm choice
     times = [[] for _ in fns]
     for _ in range(repeat):
         for fn_times, fn in zip(times, fns):
+            _synchronize()
             start = time.perf_counter()
             fn()
+            _synchronize()
             fn_times.append((time.perf_counter() - start) * 1e3)
     return [statistics.median(t) for t in times]
 
@@ -67,33 +79,54 @@ def _peak_mib(fn: Callable[[], object], modules: List[torch.nn.Module]) -> float
     return total / 2 ** 20
 
 
-def _train_pass(forward: Callable, modules: List[torch.nn.Module], x: torch.Tensor) -> Callable[[], None]:
+def _autocast(x: torch.Tensor, amp: Optional[torch.dtype]):
+    return torch.autocast(x.device.type, dtype=amp) if amp is not None else nullcontext()
+
+
+def _tracked_peak_mib(fn: Callable[[], object], modules: List[torch.nn.Module]) -> Optional[float]:
+    """``_peak_mib``, or None where the tracker cannot follow the pass: under CPU autocast, einsum's decomposition
+    inside MemTracker's dispatch mode meets mixed dtypes (torch 2.14), although the pass alone runs."""
+    try:
+        return _peak_mib(fn, modules)
+    except RuntimeError as e:
+        print(f'  (peak memory not tracked: {str(e)[:80]})', flush=True)
+        return None
+
+
+def _train_pass(forward: Callable, modules: List[torch.nn.Module], x: torch.Tensor,
+                amp: Optional[torch.dtype] = None) -> Callable[[], None]:
     """One forward+backward through the stage maps (their means summed), gradients reset each time."""
     params = [p for m in modules for p in m.parameters() if p.requires_grad]
 
     def step():
         for p in params:
             p.grad = None
-        sum(f.float().mean() for f in forward(x)).backward()
+        with _autocast(x, amp):
+            loss = sum(f.float().mean() for f in forward(x))
+        loss.backward()
     return step
 
 
-def _pass(forward: Callable, module: torch.nn.Module, x: torch.Tensor, mode: str) -> Callable[[], object]:
-    """One pass of ``forward`` on ``x`` in ``mode`` ('forward': inference; 'train': fwd+bwd)."""
+def _pass(forward: Callable, module: torch.nn.Module, x: torch.Tensor, mode: str,
+          amp: Optional[torch.dtype] = None) -> Callable[[], object]:
+    """One pass of ``forward`` on ``x`` in ``mode`` ('forward': inference; 'train': fwd+bwd), under autocast to
+    ``amp`` when given."""
     if mode == 'forward':
         module.eval()
 
         def fn():
-            with torch.inference_mode():
+            with torch.inference_mode(), _autocast(x, amp):
                 return forward(x)
         return fn
     module.train()  # drop path is 0 and there is no dropout/BN: the same function as in eval
-    return _train_pass(forward, [module], x)
+    return _train_pass(forward, [module], x, amp)
 
 
-def matmul_rate(n: int = 2048, repeat: int = 5) -> float:
-    """The machine's dense fp32 matmul rate in multiply-adds per second (the unit FLOP counts use), same threads."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_rate(n: int = 2048, repeat: int = 5, device: str = 'cpu', dtype: torch.dtype = torch.float32) -> float:
+    """The machine's dense matmul rate in multiply-adds per second (the unit FLOP counts use), same threads."""
+    if torch.device(device).type == 'cuda':
+        n = max(n, 8192)  # a GPU needs a large product to reach its rate
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
     return n ** 3 / (_median_ms(lambda: a @ b, repeat) / 1e3)
 
 
@@ -193,6 +226,9 @@ BACKBONES['mvitv2_t'] = {'mmpretrain MViT': _mmpretrain_mvit_t, 'timm mvitv2_tin
 OURS_ALONE['mvitv2_t'] = lambda: MViT('t', drop_path_rate=0.)
 
 
+AMP_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
+
+
 def parse_size(text: str) -> Tuple[int, int, int]:
     h, w, b = (int(v) for v in text.lower().split('x'))
     return h, w, b
@@ -203,7 +239,8 @@ def _row(name, h, w, b, mode, ref_name, **values) -> dict:
 
 
 def run(backbones: List[str], sizes: List[Tuple[int, int, int]], repeat: int, peak: float = None,
-        modes: Tuple[str, ...] = ('forward', 'train')) -> List[dict]:
+        modes: Tuple[str, ...] = ('forward', 'train'), device: str = 'cpu',
+        amp: Optional[torch.dtype] = None) -> List[dict]:
     """``peak``: the matmul rate (multiply-adds/s) that each forward row's achieved FLOP rate is a fraction of."""
     rows = []
     for name in backbones:
@@ -211,13 +248,14 @@ def run(backbones: List[str], sizes: List[Tuple[int, int, int]], repeat: int, pe
             x = torch.randn(b, 3, h, w)
             # FLOPs of ours as it runs at this size (Hwin on at detection sizes for MViT), attention included.
             ours_flops = count_flops(_ours_as_benchmarked(name, h, w), (x,))
+            x = x.to(device)
             first = len(rows)
             refs = BACKBONES[name]
             if not refs:
-                ours = OURS_ALONE[name]()
+                ours = OURS_ALONE[name]().to(device)
                 for mode in modes:
-                    ours_pass = _pass(ours, ours, x, mode)
-                    ours_ms, ours_mib = _median_ms(ours_pass, repeat), _peak_mib(ours_pass, [ours])
+                    ours_pass = _pass(ours, ours, x, mode, amp)
+                    ours_ms, ours_mib = _median_ms(ours_pass, repeat), _tracked_peak_mib(ours_pass, [ours])
                     rows.append(_row(name, h, w, b, mode, '-', ref_ms=None, ours_ms=ours_ms, speedup=None,
                                      max_diff=None, ref_peak_mib=None, ours_peak_mib=ours_mib))
                     print(_format_row(rows[-1]), flush=True)
@@ -228,6 +266,8 @@ def run(backbones: List[str], sizes: List[Tuple[int, int, int]], repeat: int, pe
                     rows.append(_row(name, h, w, b, '-', ref_name, error=f'{type(e).__name__}: {e}'[:120]))
                     print(_format_row(rows[-1]), flush=True)
                     continue
+                module.to(device)
+                ours.to(device)
                 with torch.inference_mode():
                     ref_out = _comparable(ours, forward(x))
                     if ref_name.startswith('timm'):  # un-normed features: compare through our output norms
@@ -236,9 +276,16 @@ def run(backbones: List[str], sizes: List[Tuple[int, int, int]], repeat: int, pe
                     diff = _max_diff(ref_out, ours(x))
                 note = NOTES.get(ref_name, lambda h, w: None)(h, w)
                 for mode in modes:
-                    ref_pass, ours_pass = _pass(forward, module, x, mode), _pass(ours, ours, x, mode)
+                    ref_pass, ours_pass = _pass(forward, module, x, mode, amp), _pass(ours, ours, x, mode, amp)
+                    try:
+                        ref_pass()
+                    except Exception as e:  # e.g. mmpretrain's MViT under CPU autocast (einsum of mixed dtypes)
+                        rows.append(_row(name, h, w, b, mode, ref_name,
+                                         error=f'{mode} failed: {type(e).__name__}: {e}'[:120]))
+                        print(_format_row(rows[-1]), flush=True)
+                        continue
                     ref_ms, ours_ms = _interleaved_median_ms([ref_pass, ours_pass], repeat)
-                    ref_mib, ours_mib = _peak_mib(ref_pass, [module]), _peak_mib(ours_pass, [ours])
+                    ref_mib, ours_mib = _tracked_peak_mib(ref_pass, [module]), _tracked_peak_mib(ours_pass, [ours])
                     rows.append(_row(name, h, w, b, mode, ref_name, ref_ms=ref_ms, ours_ms=ours_ms,
                                      speedup=ref_ms / ours_ms, max_diff=diff, note=note, ref_peak_mib=ref_mib,
                                      ours_peak_mib=ours_mib))
@@ -252,17 +299,17 @@ def run(backbones: List[str], sizes: List[Tuple[int, int, int]], repeat: int, pe
 
 
 def compiled_speedup(backbones: List[str], sizes: List[Tuple[int, int, int]], repeat: int,
-                     backend: str = 'inductor') -> List[dict]:
+                     backend: str = 'inductor', device: str = 'cpu', amp: Optional[torch.dtype] = None) -> List[dict]:
     """Ours eager vs ``torch.compile`` (inductor unless ``backend`` says otherwise), forward in inference mode,
     with the number of graph breaks dynamo reports and the largest output difference."""
     import torch._dynamo
     rows = []
     for name in backbones:
         for h, w, b in sizes:
-            x = torch.randn(b, 3, h, w)
-            ours = _ours_as_benchmarked(name, h, w)
+            x = torch.randn(b, 3, h, w, device=device)
+            ours = _ours_as_benchmarked(name, h, w).to(device)
             torch._dynamo.reset()
-            with torch.inference_mode():
+            with torch.inference_mode(), _autocast(x, amp):
                 explained = torch._dynamo.explain(ours)(x)
                 torch._dynamo.reset()
                 compiled = torch.compile(ours, backend=backend)
@@ -288,7 +335,7 @@ DETECTORS = {
 }
 
 
-def detector_iterations(size: int, batch: int, repeat: int) -> List[dict]:
+def detector_iterations(size: int, batch: int, repeat: int, device: str = 'cpu') -> List[dict]:
     """Median ms of ``model.train_step`` (data preprocessing, forward, loss, backward, AdamW step) at size x size,
     for our detector config and the reference config, both on the same synthetic batch."""
     from mmengine.config import Config
@@ -305,7 +352,7 @@ def detector_iterations(size: int, batch: int, repeat: int) -> List[dict]:
         for path in (osp.join(root, 'configs', ours_cfg), ref_cfg):
             cfg = get_config(path) if '::' in path else Config.fromfile(path)
             torch.manual_seed(0)
-            model = build_model_from_config(cfg).train()
+            model = build_model_from_config(cfg).to(device).train()
             optim = build_optim_wrapper(model, cfg.optim_wrapper)
             torch.manual_seed(1)
             data = synthetic_batch(cfg, size=size, batch_size=batch)
@@ -336,7 +383,7 @@ def _format_row(r: dict) -> str:
     note = f"  ({r['note']})" if r.get('note') else ''
     return (f"{r['backbone']:<14} {r['size']:<13} {r['mode']:<8}{r['reference']:<24} {num(r['ref_ms'], '9.1f', 9)} "
             f"{r['ours_ms']:9.1f} {num(r['speedup'], '7.2f', 7)}x {num(r['ref_peak_mib'], '9.0f', 9)} "
-            f"{r['ours_peak_mib']:9.0f}  {diff}{note}")
+            f"{num(r['ours_peak_mib'], '9.0f', 9)}  {diff}{note}")
 
 
 def markdown(result: dict) -> str:
@@ -346,7 +393,8 @@ def markdown(result: dict) -> str:
 
     def mib(v):
         return f'{v:.0f}' if v is not None else '-'
-    lines = [f"Matmul rate (fp32, 2048^3, {result['threads']} threads): {result['matmul_flop_rate'] / 1e9:.1f} GFLOP/s "
+    where = result.get('device', f"{result['threads']} threads")
+    lines = [f"Matmul rate ({result.get('dtype', 'fp32')}, {where}): {result['matmul_flop_rate'] / 1e9:.1f} GFLOP/s "
              '(multiply-adds)', '',
              '| backbone | input (HxWxbatch) | pass | reference | reference ms | vdense ms | speed-up | '
              'reference peak MiB | vdense peak MiB | max abs diff |', '|' + '---|' * 10]
@@ -394,6 +442,9 @@ def main(argv=None):
     parser.add_argument('--modes', default='forward,train', help="'forward' (inference) and/or 'train' (fwd+bwd)")
     parser.add_argument('--repeat', type=int, default=5)
     parser.add_argument('--threads', type=int, default=None, help='torch threads (default: all cores)')
+    parser.add_argument('--device', default='cpu', help="where to run: 'cpu' or 'cuda' ('cuda:1', ...)")
+    parser.add_argument('--amp', choices=sorted(AMP_DTYPES),
+                        help='time every pass under torch.autocast in this dtype (outputs still compared in fp32)')
     parser.add_argument('--compile', action='store_true',
                         help='also time ours under torch.compile (inductor; compiling takes minutes on a CPU)')
     parser.add_argument('--compile-backend', default='inductor', help="torch.compile backend for --compile")
@@ -413,12 +464,18 @@ def main(argv=None):
     if set(modes) - {'forward', 'train'}:
         raise SystemExit(f"unknown modes {sorted(set(modes) - {'forward', 'train'})}: choose from forward, train")
     sizes = [parse_size(s) for s in args.sizes.split(',')]
-    peak = matmul_rate()
-    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, median of {args.repeat} (ms, fp32); '
-          f'dense fp32 matmul (2048^3): {peak / 1e9:.1f} GFLOP/s (multiply-adds, as the FLOP counts)')
+    device = torch.device(args.device)
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit(f'--device {args.device}: torch {torch.__version__} sees no CUDA device here')
+    amp = AMP_DTYPES[args.amp] if args.amp else None
+    dtype_name = args.amp or 'fp32'
+    peak = matmul_rate(device=args.device, dtype=amp or torch.float32)
+    where = torch.cuda.get_device_name(device) if device.type == 'cuda' else f'{torch.get_num_threads()} threads'
+    print(f'torch {torch.__version__}, {where}, median of {args.repeat} (ms, {dtype_name}); '
+          f'dense {dtype_name} matmul: {peak / 1e9:.1f} GFLOP/s (multiply-adds, as the FLOP counts)')
     print(f"{'backbone':<14} {'size':<13} {'mode':<8}{'reference':<24} {'ref ms':>9} {'ours ms':>9} {'speedup':>8} "
           f"{'ref MiB':>9} {'ours MiB':>9}  max|diff|")
-    rows = run(names, sizes, args.repeat, peak, modes)
+    rows = run(names, sizes, args.repeat, peak, modes, args.device, amp)
     print(f"\n{'backbone':<14} {'size':<13} {'GFLOPs':>8} {'ours ms':>9} {'GFLOP/s':>9} {'of matmul':>10}  (forward)")
     seen = set()
     for r in rows:
@@ -426,16 +483,16 @@ def main(argv=None):
             seen.add((r['backbone'], r['size']))
             print(f"{r['backbone']:<14} {r['size']:<13} {r['ours_gflops']:8.2f} {r['ours_ms']:9.1f} "
                   f"{r['ours_flop_rate'] / 1e9:9.1f} {r['fraction_of_matmul']:9.0%}")
-    result = dict(matmul_flop_rate=peak, threads=torch.get_num_threads(), rows=rows)
+    result = dict(matmul_flop_rate=peak, threads=torch.get_num_threads(), device=where, dtype=dtype_name, rows=rows)
     if args.compile:
         print(f"\n{'backbone':<14} {'size':<13} {'eager ms':>9} {'compiled ms':>11} {'speedup':>8} {'compile s':>9} "
               f"{'breaks':>7}  max|diff|  (ours, forward, torch.compile)")
-        result['compiled'] = compiled_speedup(names, sizes, args.repeat, args.compile_backend)
+        result['compiled'] = compiled_speedup(names, sizes, args.repeat, args.compile_backend, args.device, amp)
     if args.detectors:
         size, batch = (int(v) for v in args.detector_size.lower().split('x'))
         print(f"\n{'detector':<10} {'size':<11} {'ours':<28} {'ms/iter':>9} {'reference':<40} {'ms/iter':>9} "
               f"{'speedup':>8}  (train_step: forward, loss, backward, AdamW)")
-        result['detectors'] = detector_iterations(size, batch, args.repeat)
+        result['detectors'] = detector_iterations(size, batch, args.repeat, args.device)
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(result, f, indent=2)
