@@ -1,5 +1,7 @@
 # upernet_scalablevit_demo.py with an MViTv2 of the same size (32-256 channels, 8 blocks, MLP ratio 2), global
 # attention (the 128-px images give at most 32x32 maps; K/V pooled 4x in stage 1).
+# Measured (seed 0, demo generator v2, 1 thread): mIoU 50.9 on the val split, barely over the tests' 50:
+# squares and triangles are still confused (IoU 28 and 22).
 _base_ = ['./upernet_scalablevit_demo.py']
 model = dict(backbone=dict(
     _delete_=True, type='vdense.MViT', arch=dict(embed_dims=32, depths=[1, 2, 3, 2], num_heads=1),
