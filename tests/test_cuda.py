@@ -1,8 +1,8 @@
-"""The backbones on a CUDA device, as users train them: the same maps and gradients as on the CPU, fp16/bf16
+"""The backbones on a CUDA device, as users train them: maps and gradients against a float64 CPU run, fp16/bf16
 autocast forward+backward, and torch.compile with inductor's GPU kernels.
 
 Needs a GPU: skipped where torch sees no CUDA device (CI has none). On a GPU machine:
-``python -m pytest tests/test_cuda.py`` (only torch and mmengine are needed, not the detection stack)."""
+``python -m pytest tests/test_cuda.py`` (torch, mmengine and mmcv's Python modules; not the detection stack)."""
 import copy
 
 import pytest
