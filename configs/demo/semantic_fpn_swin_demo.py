@@ -1,11 +1,20 @@
 # semantic_fpn_scalablevit_demo.py with a Swin of the same size (32-256 channels, 2 blocks per stage, MLP ratio 2):
 # the other families' demos run in the slow tests (make test-all). Window 4 divides the 32/16/8/4 maps.
-# Below the tests' mIoU 50 (seed 0, demo generator v2, 1200 steps unless said): 39.1 as configured; lr 5e-4 and
-# 2000 steps 39.9; window 8: 36.6; window 8, lr 1e-3, drop path 0.1: 41.7; with random rescaling and crops:
-# 29.7. The training loss reaches 0.07 (lr 5e-4, 2000 steps) while squares, triangles and stars stay confused on
-# the val split: Swin fits the 600 training images without learning the shapes. Open (make test-all fails).
+# Swin fits the 600 training images without learning the shapes (training loss 0.07, squares/triangles/stars
+# confused on val); stochastic depth is what helped. mIoU on the val split (seed 0 unless said, demo generator v2,
+# 1 thread): lr 2e-3, 1200 steps, no drop path: 39.1; lr 5e-4, 2000 steps: 39.9; window 8: 36.6; window 8, lr 1e-3,
+# drop path 0.1: 41.7; rescale + crop augmentation: 29.7; depths 2-2-6-2: 36.4; lr 1e-3, 2000 steps, drop path
+# 0.2: 51.1 (seed 1: 46.7); the same with drop path 0.3 (this config): 51.2, and 49.1 when re-run with 2 threads
+# (other float rounding). It sits on the tests' 50, so its slow test may fail: open.
 _base_ = ['./semantic_fpn_scalablevit_demo.py']
 model = dict(backbone=dict(
     _delete_=True, type='vdense.Swin', arch=dict(embed_dims=32, depths=[2, 2, 2, 2], num_heads=[1, 2, 4, 8]),
-    mlp_ratio=2., drop_path_rate=0., window_size=4))
-optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'relative_position_bias_table': dict(decay_mult=0.)}))
+    mlp_ratio=2., drop_path_rate=0.3, window_size=4))
+optim_wrapper = dict(optimizer=dict(lr=1e-3),
+                     paramwise_cfg=dict(custom_keys={'relative_position_bias_table': dict(decay_mult=0.)}))
+train_cfg = dict(max_iters=2000, val_interval=2000)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
+    dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=50, end=2000, by_epoch=False),
+]
+default_hooks = dict(checkpoint=dict(interval=2000))
