@@ -35,6 +35,43 @@ def test_mlp_inference_path_equals_training_path():
     assert torch.equal(fast, mlp(x))  # grad-enabled call: the out-of-place GELU
 
 
+def test_mlp_in_row_chunks_equals_the_whole_and_only_without_autograd():
+    torch.manual_seed(0)
+    mlp = Mlp(16, 64).eval()
+    mlp.chunk_rows = 4  # 21 rows: chunks of 4, 4, 4, 4, 4, 1
+    x = torch.randn(3, 7, 16)
+    calls = []
+    mlp.fc1.register_forward_hook(lambda *_: calls.append(1))
+    with torch.no_grad():
+        chunked = mlp(x)
+    assert len(calls) == 6
+    calls.clear()
+    torch.testing.assert_close(chunked, mlp._forward(x), rtol=0, atol=1e-6)
+    x.requires_grad_(True)
+    mlp(x).sum().backward()  # autograd needs the whole hidden: one pass
+    assert len(calls) == 2 and x.grad is not None
+
+
+def test_swin_window_attention_in_chunks_equals_the_whole(monkeypatch):
+    # odd size: padded windows and the shift mask, sliced per chunk alongside the windows
+    from vdense.models import Swin
+    from vdense.models.backbones.swin import WindowAttention
+    torch.manual_seed(0)
+    model = Swin(dict(embed_dims=16, depths=[2, 2], num_heads=[1, 2]), window_size=4, out_indices=(0, 1)).eval()
+    x = torch.randn(2, 3, 45, 61)
+    with torch.no_grad():
+        whole = model(x)
+        attended = []
+        original = WindowAttention._attend
+        monkeypatch.setattr(WindowAttention, 'chunk_rows', lambda self, N, C: 5)
+        monkeypatch.setattr(WindowAttention, '_attend', lambda self, *a: attended.append(a[0].shape[0])
+                            or original(self, *a))
+        chunked = model(x)
+    assert max(attended) == 5 and len(attended) > 4  # the chunked path ran
+    for a, b in zip(chunked, whole):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-5)
+
+
 def test_meta_device_models_leave_no_meta_tensors_in_the_caches():
     # Checkpoint identification builds models on the meta device; real models built later must get real tables.
     from vdense.models import MViT, Swin

@@ -16,8 +16,9 @@ from mmengine.model.weight_init import trunc_normal_
 
 from vdense.converters.swin import convert_swin
 from vdense.registry import MODELS
-from ..layers import (ConvPatchEmbed, Mlp, add_residual, init_linear_and_layer_norm, map_to_windows,
-                      relative_position_index, resize_bias_table, shifted_window_mask, window_grid, windows_to_map)
+from ..layers import (ConvPatchEmbed, Mlp, add_residual, apply_in_row_chunks, chunking_applies,
+                      init_linear_and_layer_norm, map_to_windows, relative_position_index, resize_bias_table,
+                      rows_per_chunk, shifted_window_mask, window_grid, windows_to_map)
 from .base import HierarchicalBackbone
 
 
@@ -44,14 +45,29 @@ class WindowAttention(nn.Module):
     def forward(self, windows: torch.Tensor, shift_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """windows: (B, num_windows, N, C); shift_mask: (B * num_windows, 1, N, N) or None."""
         B, nW, N, C = windows.shape
-        q, k, v = self.qkv(windows).view(B * nW, N, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
+        windows = windows.reshape(B * nW, N, C)
+        bias = self.relative_bias().unsqueeze(0)  # (1, heads, N, N), shared by all windows
+        masks = (bias,) if shift_mask is None else (bias, shift_mask)
+        if chunking_applies(windows, B * nW, self.chunk_rows(N, C)):
+            out = apply_in_row_chunks(self._attend, windows, self.chunk_rows(N, C), *masks)
+        else:
+            out = self._attend(windows, *masks)
+        return out.view(B, nW, N, C)
+
+    def chunk_rows(self, N: int, C: int) -> int:
+        # the widest intermediate per window: qkv, or the attention mask once the shift mask is added
+        return rows_per_chunk(4 * N * max(3 * C, N * self.num_heads), tokens_per_row=N)
+
+    def _attend(self, windows: torch.Tensor, bias: torch.Tensor,
+                shift_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """windows: (num_windows, N, C), bias: (1, heads, N, N), shift_mask: (num_windows, 1, N, N) or None."""
+        nW, N, C = windows.shape
+        q, k, v = self.qkv(windows).view(nW, N, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4).unbind(0)
         # 4-D masks only: SDPA's fused CPU kernel rejects 3-D/5-D ones (math fallback, 2-4x slower).
-        mask = self.relative_bias().unsqueeze(0)  # (1, heads, N, N), shared by all windows
-        if shift_mask is not None:
-            mask = mask + shift_mask  # (1, heads, N, N) + (B * nW, 1, N, N): one pass over the big mask
+        mask = bias if shift_mask is None else bias + shift_mask  # one pass over the big mask
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask.to(q.dtype),
                                              dropout_p=self.attn_drop if self.training else 0.)
-        return self.proj_drop(self.proj(out.transpose(1, 2).reshape(B, nW, N, C)))
+        return self.proj_drop(self.proj(out.transpose(1, 2).reshape(nW, N, C)))
 
 
 class SwinBlock(nn.Module):

@@ -1,4 +1,5 @@
 from .attention import sdpa_mixed_head_dims
+from .chunking import apply_in_row_chunks, chunking_applies, rows_per_chunk
 from .decomposed_rel_pos import decomposed_rel_pos, rel_pos_table, resize_rel_pos
 from .init import init_linear_and_layer_norm
 from .mlp import Mlp
@@ -12,4 +13,5 @@ from .window import (WindowGrid, expand_window_mask, map_to_windows, shifted_win
 __all__ = ['Mlp', 'ConvPatchEmbed', 'PositionEncodingGenerator', 'WindowGrid', 'window_grid', 'map_to_windows',
            'windows_to_map', 'expand_window_mask', 'shifted_window_mask', 'relative_position_index',
            'resize_bias_table', 'add_residual', 'decomposed_rel_pos', 'rel_pos_table', 'resize_rel_pos',
-           'sdpa_mixed_head_dims', 'init_linear_and_layer_norm']
+           'sdpa_mixed_head_dims', 'init_linear_and_layer_norm', 'apply_in_row_chunks', 'chunking_applies',
+           'rows_per_chunk']
