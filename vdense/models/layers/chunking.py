@@ -3,7 +3,8 @@
 At detection resolutions the widest tensors of a block (the MLP's 4C hidden, the 3C qkv) are tens of MiB in
 stage 1: glibc serves such sizes with fresh mmap'ed pages, and touching them costs page faults on every forward,
 after which the next op reads them back from DRAM. Run over a few thousand rows at a time, the same ops keep their
-intermediates in cache-sized, reused buffers (measured on Swin-T's stage-1 MLP, 1 thread: 85 -> 46-54 ms).
+intermediates in reused buffers small enough to stay in cache (Swin-T forward at 224x224x8: -12 % on 1 thread,
+-3 % on 2; at 800x1216: -7 % on 2 threads).
 Only where nothing is recorded for backward (autograd needs the whole intermediates) and only on the CPU (on a
 GPU the big single kernels are what is fast); row-wise ops give the same rows (up to matmul blocking order).
 """
@@ -11,9 +12,9 @@ from typing import Callable
 
 import torch
 
-# About 2 MiB of fp32 per intermediate chunk (measured best among 1-8 Ki rows for Swin-T's stage-1 MLP, hidden
-# 384: 1365 rows), but never fewer tokens than the GEMMs stay efficient at.
-CHUNK_BYTES = 2 << 20
+# About 8 MiB per intermediate chunk (Swin-T's stage-1 MLP: 5461 of its 25088 rows at 224x224x8): of 2, 8 and 32
+# MiB the best on 1 and 2 threads (2 MiB slowed 2 threads: GEMMs too small to split); never under 512 tokens.
+CHUNK_BYTES = 8 << 20
 MIN_CHUNK_TOKENS = 512
 
 
