@@ -1,8 +1,15 @@
 # retinanet_scalablevit_demo.py with an MViTv2 of the same size (32-256 channels, 8 blocks, MLP ratio 2), hybrid
 # window attention on as for detection: windows of 24/12/6/3 tokens on the 48/24/12/6 maps of the 192-px images.
-# Measured (seed 0, demo generator v2, 1 thread): box mAP 0.539 on the val split.
+# Measured (seed 0, demo generator v2, 1 thread), box mAP on the val split: 0.539 after the ScalableViT demo's 5
+# epochs (training loss still falling fast); 0.841 after 8 epochs (this config, about 10 minutes on 1 thread).
 _base_ = ['./retinanet_scalablevit_demo.py']
 model = dict(backbone=dict(
     _delete_=True, type='vdense.MViT', arch=dict(embed_dims=32, depths=[1, 2, 3, 2], num_heads=1),
     mlp_ratio=2., drop_path_rate=0., img_size=192, use_hwin=True, window_size=24))
 optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'rel_pos': dict(decay_mult=0.)}))
+train_cfg = dict(max_epochs=8, val_interval=8)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
+    dict(type='CosineAnnealingLR', T_max=8, eta_min=1e-5, by_epoch=True, begin=0, end=8),
+]
+default_hooks = dict(checkpoint=dict(interval=8))

@@ -1,9 +1,16 @@
 # upernet_scalablevit_demo.py with an MViTv2 of the same size (32-256 channels, 8 blocks, MLP ratio 2), global
 # attention (the 128-px images give at most 32x32 maps; K/V pooled 4x in stage 1).
-# Measured (seed 0, demo generator v2, 1 thread): mIoU 50.9 on the val split, barely over the tests' 50:
-# squares and triangles are still confused (IoU 28 and 22).
+# Measured (seed 0, demo generator v2, 1 thread), mIoU on the val split: 50.9 after the ScalableViT demo's 1500
+# steps (squares and triangles still confused, IoU 28 and 22; the loss still falling); 89.8 after 2500 steps (this
+# config; seed 1: SEED1).
 _base_ = ['./upernet_scalablevit_demo.py']
 model = dict(backbone=dict(
     _delete_=True, type='vdense.MViT', arch=dict(embed_dims=32, depths=[1, 2, 3, 2], num_heads=1),
     mlp_ratio=2., drop_path_rate=0., img_size=128))
 optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'rel_pos': dict(decay_mult=0.)}))
+train_cfg = dict(max_iters=2500, val_interval=2500)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
+    dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=50, end=2500, by_epoch=False),
+]
+default_hooks = dict(checkpoint=dict(interval=2500))
