@@ -48,8 +48,9 @@ class WindowAttention(nn.Module):
         windows = windows.reshape(B * nW, N, C)
         bias = self.relative_bias().unsqueeze(0)  # (1, heads, N, N), shared by all windows
         masks = (bias,) if shift_mask is None else (bias, shift_mask)
-        if chunking_applies(windows, B * nW, self.chunk_rows(N, C)):
-            out = apply_in_row_chunks(self._attend, windows, self.chunk_rows(N, C), *masks)
+        chunk_rows = self.chunk_rows(N, C)
+        if chunking_applies(windows, B * nW, chunk_rows):
+            out = apply_in_row_chunks(self._attend, windows, chunk_rows, *masks)
         else:
             out = self._attend(windows, *masks)
         return out.view(B, nW, N, C)

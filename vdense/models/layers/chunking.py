@@ -3,8 +3,8 @@
 At detection resolutions the widest tensors of a block (the MLP's 4C hidden, the 3C qkv) are tens of MiB in
 stage 1: glibc serves such sizes with fresh mmap'ed pages, and touching them costs page faults on every forward,
 after which the next op reads them back from DRAM. Run over a few thousand rows at a time, the same ops keep their
-intermediates in reused buffers small enough to stay in cache (Swin-T forward at 224x224x8: -12 % on 1 thread,
--3 % on 2; at 800x1216: -7 % on 2 threads).
+intermediates in reused buffers small enough to stay in cache (Swin-T forward at 224x224x8: -7 to -12 % on 1
+thread, -3 % on 2; at 800x1216: -7 % on 2 threads; peak memory -40 %).
 Only where nothing is recorded for backward (autograd needs the whole intermediates) and only on the CPU (on a
 GPU the big single kernels are what is fast); row-wise ops give the same rows (up to matmul blocking order).
 """
