@@ -1,6 +1,7 @@
 # imagenet_scalablevit_demo.py with a Swin of the same size (32-256 channels, 2 blocks per stage, MLP ratio 2)
 # and the Swin classifier's linear head: the other families' demos run in the slow tests (make test-all).
-# Measured (seed 0, demo generator v2): top-1 82.0 on the val split.
+# Measured (seed 0, demo generator v2), top-1 on the val split: 82.0 after the ScalableViT demo's 12 epochs (loss
+# still falling), 85.5 after 20 epochs (this config, 1 thread, about 15 minutes).
 _base_ = ['./imagenet_scalablevit_demo.py']
 model = dict(
     backbone=dict(
@@ -9,3 +10,9 @@ model = dict(
     head=dict(_delete_=True, type='LinearClsHead', num_classes=4, in_channels=256, topk=(1, 2),
               loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original')))
 optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'relative_position_bias_table': dict(decay_mult=0.)}))
+train_cfg = dict(max_epochs=20, val_interval=20)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
+    dict(type='CosineAnnealingLR', T_max=20, eta_min=1e-5, by_epoch=True, begin=0, end=20),
+]
+default_hooks = dict(checkpoint=dict(interval=20))
