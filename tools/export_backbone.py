@@ -14,20 +14,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import vdense  # noqa: E402,F401  (weights_only allow-list for mmengine checkpoints)
-
-
-def _config_backbone(meta: dict):
-    """The backbone type/arch recorded in an mmengine checkpoint's config, if any."""
-    text = (meta or {}).get('cfg')
-    if not text:
-        return None
-    from mmengine.config import Config
-    try:
-        backbone = Config.fromstring(text, '.py').model.backbone
-    except Exception:  # an unparsable config only costs the arch hint
-        return None
-    return backbone.get('type', '').split('.')[-1], backbone.get('arch')
+from vdense.apis import one_line_errors  # noqa: E402
 
 
 def main(argv=None):
@@ -36,28 +23,36 @@ def main(argv=None):
     parser.add_argument('out')
     parser.add_argument('--no-hash', action='store_true', help='write OUT exactly, without the hash suffix')
     args = parser.parse_args(argv)
-    if not osp.isfile(args.checkpoint):
-        raise SystemExit(f'error: {args.checkpoint} not found')
+    with one_line_errors():
+        export(args)
 
-    import torch
-    from vdense.converters import strip_backbone_prefix, unwrap_state_dict
-    from vdense.converters.identify import identify_backbone
+
+def export(args):
+    from vdense.converters import unwrap_state_dict
+    from vdense.converters.identify import identify_in_checkpoint
     from vdense.converters.publish import save_backbone
-    checkpoint = torch.load(args.checkpoint, map_location='cpu', weights_only=True)
-    state = unwrap_state_dict(checkpoint)
+    from vdense.engine import CheckpointError, ensure_not_overwriting, read_checkpoint
+    ensure_not_overwriting(args.checkpoint, args.out)
+    checkpoint = read_checkpoint(args.checkpoint)
+    try:
+        state = unwrap_state_dict(checkpoint)
+    except ValueError as e:
+        raise CheckpointError(f'{args.checkpoint}: {e}') from None
     if not any(k.startswith('backbone.') for k in state):
-        raise SystemExit(f'error: {args.checkpoint} has no `backbone.` weights: not a vdense/mm* model checkpoint '
-                         '(for released backbones use tools/convert_checkpoint.py)')
-    hint = _config_backbone(checkpoint.get('meta', {}) if isinstance(checkpoint, dict) else {})
-    family, arch = hint if hint else (None, None)
-    found = identify_backbone({'state_dict': strip_backbone_prefix(state)}, family, arch)
+        raise CheckpointError(f'{args.checkpoint} has no `backbone.` weights: not a vdense/mm* model checkpoint '
+                              '(for released backbones use tools/convert_checkpoint.py)')
+    try:
+        found = identify_in_checkpoint(checkpoint)
+    except ValueError as e:
+        raise CheckpointError(f'{args.checkpoint}: {e}') from None
+    meta = checkpoint.get('meta') if isinstance(checkpoint.get('meta'), dict) else {}
     print(found.summary())
     # Plain types only (a ConfigDict arch would make the file unloadable under torch's weights_only default).
-    meta = dict(family=found.family, arch=json.loads(json.dumps(found.arch)), source=osp.abspath(args.checkpoint))
+    out_meta = dict(family=found.family, arch=json.loads(json.dumps(found.arch)), source=osp.abspath(args.checkpoint))
     for key in ('epoch', 'iter'):
-        if isinstance(checkpoint, dict) and key in checkpoint.get('meta', {}):
-            meta[key] = checkpoint['meta'][key]
-    out = save_backbone(found.state, args.out, meta, with_hash=not args.no_hash)
+        if isinstance(meta.get(key), int):
+            out_meta[key] = meta[key]
+    out = save_backbone(found.state, args.out, out_meta, with_hash=not args.no_hash)
     print(f'wrote {out}')
 
 

@@ -10,7 +10,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
 
-from vdense.apis import add_common_args, close_distributed, enable_visualization, load_config, preflight  # noqa: E402
+from vdense.apis import (add_common_args, close_distributed, enable_visualization, load_config,  # noqa: E402
+                         one_line_errors, preflight)
 
 
 def parse_args(argv=None):
@@ -32,7 +33,8 @@ def released_classifier_as_mm_checkpoint(cfg, path: str) -> str:
     import os
     import torch
     from vdense.converters import is_mm_model_checkpoint, to_image_classifier, unwrap_state_dict
-    checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    from vdense.engine import read_checkpoint
+    checkpoint = read_checkpoint(path)
     if is_mm_model_checkpoint(unwrap_state_dict(checkpoint)):
         return path
     state = to_image_classifier(checkpoint, cfg.model.backbone)
@@ -46,11 +48,19 @@ def released_classifier_as_mm_checkpoint(cfg, path: str) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
+    with one_line_errors():
+        test(args)
+    close_distributed()
+
+
+def test(args):
     cfg = load_config(args)
     if not osp.isfile(args.checkpoint):
         print(f'error: checkpoint not found: {args.checkpoint}', file=sys.stderr)
         raise SystemExit(2)
     cfg.load_from = released_classifier_as_mm_checkpoint(cfg, args.checkpoint)
+    from vdense.engine import MIN_COVERAGE_TEST, check_coverage, read_checkpoint
+    checkpoint = read_checkpoint(cfg.load_from, mmap=True)  # a bad file fails here, before anything is built
     # The trained checkpoint holds every weight: the backbone's pretrained file is not needed.
     preflight(cfg, ('test_dataloader',), check_weights=False)
     if args.show_dir:
@@ -59,14 +69,15 @@ def main(argv=None):
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    # mmengine loads non-strictly: another model's checkpoint would be evaluated as a randomly initialised model.
+    check_coverage(runner.model, checkpoint, args.checkpoint, MIN_COVERAGE_TEST, 'a test')
+    del checkpoint
     if args.out:
         from mmengine.evaluator import DumpResults
         if not args.out.endswith(('.pkl', '.pickle')):
             raise SystemExit('--out must end with .pkl or .pickle')
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
     runner.test()
-    close_distributed()
-
 
 if __name__ == '__main__':
     main()

@@ -1,5 +1,9 @@
 """vdense's registries: children of mmengine's roots, so any OpenMMLab project builds ``type='vdense.X'``."""
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='vdense', locations=['vdense.models'])
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='vdense', locations=['vdense.engine'])
+TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, scope='vdense', locations=['vdense.engine'])

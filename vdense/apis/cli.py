@@ -2,6 +2,8 @@
 
 Nothing here is task-specific: the config's ``default_scope`` (mmdet, mmseg or mmpretrain) decides the task.
 """
+import contextlib
+import difflib
 import os
 import os.path as osp
 import sys
@@ -11,12 +13,14 @@ from mmengine.config import Config, DictAction
 
 import vdense  # noqa: F401  (compat fixes before any checkpoint is loaded)
 from vdense.datasets.checks import DatasetNotFoundError, check_datasets, check_pretrained
+from vdense.engine import CheckpointError, UnreadableImageError
 
 
 def add_common_args(parser) -> None:
     parser.add_argument('--work-dir', help='where logs and checkpoints go (default: ./work_dirs/CONFIG_NAME)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, e.g. train_dataloader.batch_size=4')
+                        help='override config entries, e.g. train_dataloader.batch_size=4; a top-level name the '
+                             'config does not have is refused unless written +name=value (adds it)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
                         help='job launcher (tools/dist_train.sh sets pytorch)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -26,7 +30,11 @@ def load_config(args) -> Config:
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+        cfg.merge_from_dict(checked_cfg_options(cfg, args.cfg_options))
+    use_atomic_checkpoints(cfg)
+    add_custom_hook(cfg, 'vdense.ExactResumeHook')
+    add_custom_hook(cfg, 'vdense.ImageFilesCheckHook')
+    use_checked_image_loading(cfg, skip_unreadable_in_training=getattr(args, 'skip_unreadable_images', False))
     if args.work_dir:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
@@ -38,6 +46,79 @@ def load_config(args) -> Config:
     if cfg.launcher != 'none' and not torch.cuda.is_available():
         _prepare_cpu_distributed(cfg)
     return cfg
+
+
+def checked_cfg_options(cfg: Config, options: dict) -> dict:
+    """``--cfg-options`` with every top-level name known to the config: a misspelled key
+    (``optim_wraper.optimizer.lr``) would otherwise add an entry nothing reads. ``+name=value`` adds a new one."""
+    checked = {}
+    for key, value in options.items():
+        if key.startswith('+'):
+            checked[key[1:]] = value
+            continue
+        top, known = key.split('.', 1)[0], list(cfg.keys())
+        if top not in known:
+            close = difflib.get_close_matches(top, known, n=3, cutoff=0.6)
+            hint = f'did you mean {" or ".join(close)}? ' if close else ''
+            print(f'error: --cfg-options {key}: the config has no {top!r}; {hint}'
+                  f'(to add a new top-level entry, write +{key}=...)', file=sys.stderr)
+            raise SystemExit(2)
+        checked[key] = value
+    return checked
+
+
+def use_atomic_checkpoints(cfg: Config) -> None:
+    """mmengine's CheckpointHook -> vdense's, which keeps the last good checkpoint through a kill during a save."""
+    hook = cfg.get('default_hooks', {}).get('checkpoint')
+    if hook is not None and hook.get('type') in ('CheckpointHook', 'mmengine.CheckpointHook'):
+        hook['type'] = 'vdense.AtomicCheckpointHook'
+
+
+def add_custom_hook(cfg: Config, hook_type: str) -> None:
+    """Adds one of vdense's hooks (ExactResumeHook: random state in checkpoints; ImageFilesCheckHook: missing
+    files found before the first iteration) unless the config has it."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(str(h.get('type', '')).split('.')[-1] == hook_type.split('.')[-1] for h in hooks):
+        hooks.append(dict(type=hook_type))
+    cfg.custom_hooks = hooks
+
+
+def use_checked_image_loading(cfg: Config, skip_unreadable_in_training: bool = False) -> None:
+    """mmcv's LoadImageFromFile -> vdense's, whose failure names the file in one line; with
+    ``skip_unreadable_in_training`` the training pipeline skips such files with a counted warning instead."""
+
+    def visit(node, in_training):
+        if isinstance(node, dict):
+            if node.get('type') in ('LoadImageFromFile', 'mmcv.LoadImageFromFile'):
+                node['type'] = 'vdense.LoadImageFromFile'
+                if in_training and skip_unreadable_in_training:
+                    node['skip_unreadable'] = True
+            for value in node.values():
+                visit(value, in_training)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                visit(value, in_training)
+
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if cfg.get(loader):
+            visit(cfg[loader], loader == 'train_dataloader')
+
+
+@contextlib.contextmanager
+def one_line_errors():
+    """A bad checkpoint, a missing or unreadable data file end a tool with one line on stderr and exit code 2, not a
+    traceback."""
+    try:
+        yield
+    except (CheckpointError, DatasetNotFoundError) as e:
+        print(f'error: {e}', file=sys.stderr, flush=True)
+        raise SystemExit(2)
+    except UnreadableImageError as e:
+        # Raised in a dataloader worker, it arrives with the worker's traceback in its text: keep our line.
+        lines = [line.split('UnreadableImageError: ', 1)[-1] for line in str(e).splitlines()
+                 if 'UnreadableImageError: ' in line] or str(e).splitlines()[:1]
+        print(f'error: {lines[-1]}', file=sys.stderr, flush=True)
+        raise SystemExit(2)
 
 
 def _prepare_cpu_distributed(cfg: Config) -> None:

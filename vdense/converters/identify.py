@@ -68,3 +68,20 @@ def identify_backbone(checkpoint: Mapping, family: Optional[str] = None,
         raise ValueError('no vdense backbone matches this checkpoint' + (f' (tried: {"; ".join(tried)})' if tried
                                                                          else ''))
     return best[1]
+
+
+def identify_in_checkpoint(checkpoint: Mapping, family: Optional[str] = None) -> Identified:
+    """The backbone of any checkpoint vdense reads: a released/foreign backbone or classifier, a vdense backbone-only
+    file, or a whole detector/segmentor/classifier training checkpoint (``backbone.`` weights; a custom arch is read
+    from the config text mmengine stores with it, parsed as data, never run)."""
+    from .config_text import backbone_from_config_text
+    from .utils import strip_backbone_prefix
+    state = unwrap_state_dict(checkpoint)
+    arch = None
+    if any(k.startswith('backbone.') for k in state):
+        meta = checkpoint.get('meta') if isinstance(checkpoint.get('meta'), Mapping) else {}
+        hint = backbone_from_config_text(meta.get('cfg'))
+        if hint is not None and hint[0] in _families() and family in (None, hint[0]):
+            family, arch = hint
+        checkpoint = {'state_dict': strip_backbone_prefix(state)}
+    return identify_backbone(checkpoint, family, arch)

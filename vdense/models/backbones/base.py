@@ -9,6 +9,8 @@ from mmengine.model import BaseModule
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from vdense.converters.utils import split_compatible, summarize_keys
+from vdense.engine.checkpoint_reader import CheckpointError, read_checkpoint
+from vdense.engine.coverage import MIN_COVERAGE_INIT
 
 
 class HierarchicalBackbone(BaseModule):
@@ -86,6 +88,11 @@ class HierarchicalBackbone(BaseModule):
         return dict(arch)
 
     def _build_output_norms(self, norm_layer: Callable[[int], nn.Module]) -> None:
+        # Checked here, the one place every subclass calls once its stage count is known.
+        if not -1 <= self.frozen_stages <= self.num_stages:
+            raise ValueError(f'frozen_stages must lie in [-1, {self.num_stages}] for {type(self).__name__} '
+                             f'({self.num_stages} stages; -1 freezes nothing, {self.num_stages} the whole backbone), '
+                             f'got {self.frozen_stages}')
         for i in self.out_indices:
             if not 0 <= i < self.num_stages:
                 raise ValueError(f'out_indices must lie in [0, {self.num_stages - 1}], got {self.out_indices}')
@@ -131,16 +138,24 @@ class HierarchicalBackbone(BaseModule):
         self._is_init = True
 
     def load_pretrained(self, path: str) -> None:
-        """Loads any supported checkpoint layout, converting it, and reports the keys that did not match."""
-        checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu', logger='current')
+        """Loads any supported checkpoint layout, converting it, and reports the keys that did not match. Refuses
+        (``CheckpointError``, one line) a file that fills less than half of the backbone: another family's weights
+        would otherwise "load" with every key missing and train from a random start."""
+        if '://' in path:  # URLs and object stores: mmengine's loaders (torch's weights_only default applies)
+            checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu', logger='current')
+        else:
+            checkpoint = read_checkpoint(path)
         try:
             state = self.convert_checkpoint(checkpoint)
         except (ValueError, KeyError) as e:
-            raise ValueError(f'{path} is not a {type(self).__name__} checkpoint in any layout vdense knows: {e}') from e
-        loadable, missing, unexpected, mismatched = split_compatible(self.state_dict(), state)
-        if not loadable:
-            raise ValueError(f'no weight of {path} fits {type(self).__name__}: '
-                             f'{summarize_keys(missing, unexpected, mismatched)}')
+            raise CheckpointError(f'{path}: not a {type(self).__name__} checkpoint in any layout vdense knows: '
+                                  f'{e}') from None
+        target = self.state_dict()
+        loadable, missing, unexpected, mismatched = split_compatible(target, state)
+        if len(loadable) < MIN_COVERAGE_INIT * len(target):
+            raise CheckpointError(f'{path}: only {len(loadable)}/{len(target)} tensors fit {type(self).__name__} '
+                                  f'(below the {MIN_COVERAGE_INIT:.0%} a Pretrained init needs: another family or '
+                                  f'variant?); {summarize_keys(missing, unexpected, mismatched, limit=4)}')
         self.load_state_dict(loadable, strict=False)
-        print_log(f'{type(self).__name__}: loaded {len(loadable)}/{len(self.state_dict())} tensors from {path}; '
+        print_log(f'{type(self).__name__}: loaded {len(loadable)}/{len(target)} tensors from {path}; '
                   f'{summarize_keys(missing, unexpected, mismatched)}', logger='current')

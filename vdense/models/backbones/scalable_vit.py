@@ -198,7 +198,8 @@ class ScalableViT(HierarchicalBackbone):
         return [self.patch_embeds[i], self.pos_block[i], self.stages[i]]
 
     def init_from_scratch(self) -> None:
-        """The reference init: trunc-normal Linear, unit LayerNorm, He-normal (fan-out) convs."""
+        """The reference init (trunc-normal Linear, unit LayerNorm, He-normal fan-out convs), but for the patch
+        embeddings' conv bias (see below)."""
         for m in self.modules():
             if init_linear_and_layer_norm(m):
                 continue
@@ -207,6 +208,13 @@ class ScalableViT(HierarchicalBackbone):
                 nn.init.normal_(m.weight, 0, math.sqrt(2.0 / fan_out))
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
+        # Zero-padded input (batches of mixed aspect ratios) gives the patch convs all-zero outputs where the bias is
+        # zero too, and their LayerNorm then divides by sqrt(eps): gradients ~1e8 times too large, which gradient
+        # clipping turns into a step of nothing for every other weight. PyTorch's default conv bias init (uniform,
+        # +-1/sqrt(fan_in)) keeps those vectors' variance well above eps. Loaded checkpoints bring their own bias.
+        for embed in self.patch_embeds:
+            fan_in = embed.proj.in_channels * embed.proj.kernel_size[0] * embed.proj.kernel_size[1]
+            nn.init.uniform_(embed.proj.bias, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in))
 
     def convert_checkpoint(self, checkpoint) -> dict:
         return convert_scalable_vit(checkpoint, self.num_stages)
