@@ -1,13 +1,15 @@
-# make install   the verified stack into the current Python (idempotent; first run builds mmcv, ~10 min)
+# make install   the verified stack into the current Python (idempotent; nothing compiled, ~2 min the first time)
+#                MMCV_OPS=compiled: mmcv's compiled ops instead (built once, ~10 min on 2 cores; see tools/install.sh)
 # make demo      install, generate demo data, train + evaluate a RetinaNet-ScalableViT, draw predictions
 # make test      install, run the test suite (what CI runs)
 PYTHON ?= python3
+MMCV_OPS ?= auto
 DEMO_CONFIG ?= configs/demo/retinanet_scalablevit_demo.py
 DEMO_WORK_DIR ?= work_dirs/demo_retinanet_scalablevit
 
 .PHONY: install demo test test-all
 install:
-	PYTHON=$(PYTHON) bash tools/install.sh
+	PYTHON=$(PYTHON) MMCV_OPS=$(MMCV_OPS) bash tools/install.sh
 
 demo: install
 	$(PYTHON) tools/make_demo_data.py

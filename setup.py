@@ -22,8 +22,8 @@ setup(
     long_description_content_type='text/markdown',
     packages=find_packages(include=['vdense', 'vdense.*']),
     python_requires='>=3.10',
-    # mmcv 2.1.0 with ops must be built from source (tools/install.sh, `make install`);
-    # the rest of the stack is pinned in requirements/runtime.txt.
+    # mmcv 2.1.0 has only an sdist: tools/install.sh (`make install`) builds its wheel, without compiled ops by
+    # default (vdense/ops serves the kernels on torch/torchvision); the rest is pinned in requirements/runtime.txt.
     install_requires=[],
     extras_require={'tests': read_requirements('requirements/tests.txt')},
     license='Apache-2.0',

@@ -1,18 +1,31 @@
 #!/usr/bin/env bash
-# Installs the verified stack (../shared/design/STACK.md) into the current Python environment, idempotently.
+# Installs the verified stack (README.md, "Install") into the current Python environment, idempotently.
 #
 #   PYTHON=python3        interpreter to install into (activate a venv first if you want one)
+#   MMCV_OPS=auto|torch|compiled
+#                         auto (default): mmcv 2.1.0 without compiled ops (pure Python, builds in seconds);
+#                           vdense serves the kernels the configs reach (nms, RoIAlign, sigmoid focal loss) on
+#                           torch/torchvision (vdense/ops). Compiled ops already installed are kept: they are
+#                           used whenever present.
+#                         torch: the pure-Python mmcv even where the compiled one is installed (replaces it)
+#                         compiled: mmcv with its compiled ops, built from source (~10 min on 2 cores, once)
 #   VDENSE_CACHE=~/.cache/vdense
-#                         where the built mmcv wheel is kept, keyed by mmcv/torch/python/ops, so a fresh
-#                         clone on the same machine reuses it instead of rebuilding (~10 min on 2 cores)
+#                         where the built mmcv wheels are kept, keyed by mmcv/torch/python/ops, so a fresh
+#                         clone on the same machine reuses them instead of rebuilding
 #   MMCV_CUDA_OPS=auto|1|0
-#                         build mmcv's CUDA ops: auto = only when torch sees a GPU and nvcc is present
+#                         MMCV_OPS=compiled only: build mmcv's CUDA ops: auto = only when torch sees a GPU and
+#                         nvcc is present
 set -euo pipefail
 
 PY=${PYTHON:-python3}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${VDENSE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vdense}
 MMCV_VERSION=2.1.0
+MMCV_OPS=${MMCV_OPS:-auto}
+case "$MMCV_OPS" in
+    auto|torch|compiled) ;;
+    *) printf '[vdense install] MMCV_OPS=%s: expected auto, torch or compiled\n' "$MMCV_OPS" >&2; exit 2 ;;
+esac
 PIP=("$PY" -m pip --disable-pip-version-check)
 export PIP_ROOT_USER_ACTION=ignore  # CI and containers run as root; the warning is noise there
 
@@ -25,47 +38,46 @@ start=$(date +%s)
 say "checking build requirements (torch, numpy, setuptools, ninja, wheel)"
 "${PIP[@]}" install -q -r requirements/build.txt
 
-# 2. mmcv with ops.
-mmcv_ok() {
-    # Without importing mmcv (which needs mmengine, installed later): right version, compiled ops present.
-    "$PY" - "$MMCV_VERSION" <<'EOF' >/dev/null 2>&1
+# 2. mmcv: without compiled ops (default) or with them (MMCV_OPS=compiled).
+mmcv_variant() {
+    # Without importing mmcv (which needs mmengine, installed later): "compiled", "torch" (mmcv 2.1.0 without its
+    # compiled extension) or "none" (absent, or another version).
+    "$PY" - "$MMCV_VERSION" <<'EOF' 2>/dev/null || echo none
 import importlib.metadata, sys
-assert importlib.metadata.version('mmcv') == sys.argv[1]
+try:
+    dist = importlib.metadata.distribution('mmcv')
+except importlib.metadata.PackageNotFoundError:
+    print('none'); sys.exit()
+if dist.version != sys.argv[1]:
+    print('none'); sys.exit()
 # The installed files, not find_spec('mmcv._ext'): that imports mmcv itself, which needs cv2 (not there yet).
-assert any(f.name.startswith('_ext.') for f in importlib.metadata.files('mmcv') if f.parent.name == 'mmcv')
+compiled = any(f.name.startswith('_ext.') for f in (dist.files or []) if f.parent.name == 'mmcv')
+print('compiled' if compiled else 'torch')
 EOF
 }
 
-if mmcv_ok; then
-    say "mmcv $MMCV_VERSION with ops: already installed"
-else
-    read -r TORCH_VER PYTAG CUDA_AVAILABLE < <("$PY" -c \
-        "import sys, torch; print(torch.__version__.split('+')[0], f'cp{sys.version_info[0]}{sys.version_info[1]}', int(torch.cuda.is_available()))")
-    want_cuda=${MMCV_CUDA_OPS:-auto}
-    if [ "$want_cuda" = auto ]; then
-        if [ "$CUDA_AVAILABLE" = 1 ] && command -v nvcc >/dev/null 2>&1; then want_cuda=1; else want_cuda=0; fi
-    fi
-    ops=$([ "$want_cuda" = 1 ] && echo cuda || echo cpu)
-    key="mmcv-${MMCV_VERSION}_torch-${TORCH_VER}_${PYTAG}_$(uname -m)_ops-${ops}"
-    wheel_dir="$CACHE/wheels/$key"
-    wheel=$(ls "$wheel_dir"/mmcv-*.whl 2>/dev/null | head -n1 || true)
-    if [ -z "$wheel" ]; then
-        say "building mmcv $MMCV_VERSION with $ops ops from source: this happens once per machine and takes"
-        say "about 10 minutes on 2 cores (cached afterwards in $wheel_dir)"
-        build=$(mktemp -d)
-        trap 'rm -rf "$build"' EXIT
-        "${PIP[@]}" download -q --no-deps --no-binary :all: -d "$build" "mmcv==$MMCV_VERSION"
-        tar -xzf "$build"/mmcv-"$MMCV_VERSION".tar.gz -C "$build"
-        src="$build/mmcv-$MMCV_VERSION"
+build_mmcv_wheel() {  # $1 = compiled|torch, $2 = the cache folder the wheel goes to
+    local variant=$1 out=$2 src log rc
+    build=$(mktemp -d)
+    trap 'rm -rf "$build"' EXIT
+    "${PIP[@]}" download -q --no-deps --no-binary :all: -d "$build" "mmcv==$MMCV_VERSION"
+    tar -xzf "$build"/mmcv-"$MMCV_VERSION".tar.gz -C "$build"
+    src="$build/mmcv-$MMCV_VERSION"
+    log="$build/build.log"
+    if [ "$variant" = torch ]; then
+        # Without ops mmcv's setup.py names the distribution mmcv-lite; it is mmcv 2.1.0's Python code, installed
+        # as the distribution `mmcv` so that switching variants replaces it (and pip, mim, metadata see mmcv).
+        sed -i "s/'mmcv-lite'/'mmcv'/" "$src/setup.py"
+        (cd "$src" && MMCV_WITH_OPS=0 "${PIP[@]}" wheel -v --no-deps --no-build-isolation -w "$build/dist" . \
+            >"$log" 2>&1) || { tail -n 40 "$log" >&2; say "building mmcv without ops failed (log above)" >&2; exit 1; }
+    else
         # torch >= 2.13 headers need C++20; mmcv 2.1.0 hard-codes C++17 and fails at once without this.
         sed -i 's/-std=c++17/-std=c++20/g' "$src/setup.py"
-        log="$build/build.log"
         set +e
         (cd "$src" && MMCV_WITH_OPS=1 FORCE_CUDA="$want_cuda" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
             "${PIP[@]}" wheel -v --no-deps --no-build-isolation -w "$build/dist" . >"$log" 2>&1) &
-        pid=$!
+        local pid=$! last="" cur
         # Show ninja's [k/N] progress so a 10-minute build does not look like a hang.
-        last=""
         while kill -0 "$pid" 2>/dev/null; do
             sleep 15
             cur=$(grep -oE '^ *\[[0-9]+/[0-9]+\]' "$log" | tail -n1 | tr -d ' ' || true)
@@ -81,16 +93,60 @@ else
             say "mmcv build failed (full log above: $log). Is a C++20 compiler (g++ >= 10) installed?" >&2
             exit "$rc"
         fi
-        mkdir -p "$wheel_dir"
-        cp "$build"/dist/mmcv-*.whl "$wheel_dir"/
+    fi
+    mkdir -p "$out"
+    cp "$build"/dist/mmcv-*.whl "$out"/
+    rm -rf "$build"
+    trap - EXIT
+}
+
+have=$(mmcv_variant)
+want=$MMCV_OPS
+if [ "$want" = auto ]; then
+    want=$([ "$have" = compiled ] && echo compiled || echo torch)
+fi
+if [ "$have" = "$want" ]; then
+    if [ "$want" = torch ]; then
+        say "mmcv $MMCV_VERSION without compiled ops (vdense's torch/torchvision kernels): already installed"
+    elif [ "$MMCV_OPS" = auto ]; then
+        say "mmcv $MMCV_VERSION with compiled ops: already installed, kept (they are used whenever present;"
+        say "  MMCV_OPS=torch would replace them with the pure-Python mmcv and vdense's torch/torchvision kernels)"
+    else
+        say "mmcv $MMCV_VERSION with compiled ops: already installed"
+    fi
+else
+    read -r TORCH_VER PYTAG CUDA_AVAILABLE < <("$PY" -c \
+        "import sys, torch; print(torch.__version__.split('+')[0], f'cp{sys.version_info[0]}{sys.version_info[1]}', int(torch.cuda.is_available()))")
+    if [ "$want" = compiled ]; then
+        want_cuda=${MMCV_CUDA_OPS:-auto}
+        if [ "$want_cuda" = auto ]; then
+            if [ "$CUDA_AVAILABLE" = 1 ] && command -v nvcc >/dev/null 2>&1; then want_cuda=1; else want_cuda=0; fi
+        fi
+        ops=$([ "$want_cuda" = 1 ] && echo cuda || echo cpu)
+        key="mmcv-${MMCV_VERSION}_torch-${TORCH_VER}_${PYTAG}_$(uname -m)_ops-${ops}"
+    else
+        key="mmcv-${MMCV_VERSION}_${PYTAG}_ops-none"  # pure Python: the same for every torch and machine
+    fi
+    wheel_dir="$CACHE/wheels/$key"
+    wheel=$(ls "$wheel_dir"/mmcv-*.whl 2>/dev/null | head -n1 || true)
+    if [ -z "$wheel" ]; then
+        if [ "$want" = compiled ]; then
+            say "building mmcv $MMCV_VERSION with $ops ops from source: this happens once per machine and takes"
+            say "about 10 minutes on 2 cores (cached afterwards in $wheel_dir)"
+        else
+            say "building mmcv $MMCV_VERSION without compiled ops (pure Python, seconds; cached in $wheel_dir)"
+        fi
+        build_mmcv_wheel "$want" "$wheel_dir"
         wheel=$(ls "$wheel_dir"/mmcv-*.whl | head -n1)
         say "mmcv wheel cached: $wheel"
     else
         say "installing cached mmcv wheel $wheel"
     fi
+    if [ "$have" = compiled ]; then say "replacing the installed mmcv with compiled ops (MMCV_OPS=torch)"; fi
     # --no-deps: its dependencies are pinned in requirements/runtime.txt, installed next.
+    # --force-reinstall: switching variants at the same version must replace the files (and drop mmcv/_ext.*).
     "${PIP[@]}" install -q --no-deps --force-reinstall "$wheel"
-    mmcv_ok || { say "mmcv installed from $wheel but its compiled ops are missing" >&2; exit 1; }
+    [ "$(mmcv_variant)" = "$want" ] || { say "mmcv installed from $wheel but it is not the $want variant" >&2; exit 1; }
 fi
 
 # 3. The OpenMMLab stack, timm, pycocotools, test tools: instant when already satisfied.
@@ -104,6 +160,11 @@ if ! (cd / && "$PY" -c "import vdense, os, sys; sys.exit(os.path.realpath(os.pat
     "${PIP[@]}" install -q --no-deps --no-build-isolation -e .
 fi
 
-(cd / && "$PY" -c "import mmcv, mmengine, mmdet, mmseg, mmpretrain, torch; from mmcv.ops import nms; import vdense.models") \
-    || { say "the stack is installed but does not import (see above)" >&2; exit 1; }
-say "ready in $(( $(date +%s) - start ))s: torch $("$PY" -c 'import torch; print(torch.__version__)'), mmcv $MMCV_VERSION (ops), mmdet 3.3.0, mmseg 1.2.2, mmpretrain 1.2.0"
+# `import vdense` first, as every entry point does: without compiled ops it serves mmcv._ext (vdense/ops).
+kernels=$(cd / && "$PY" -c "import vdense, mmcv, mmengine, torch
+from mmcv.ops import nms, RoIAlign
+import vdense.models, mmdet.models, mmseg.models, mmpretrain.models
+from vdense.ops import kernels_in_use
+print(kernels_in_use())" | tail -n1) || { say "the stack is installed but does not import (see above)" >&2; exit 1; }
+ops_words=$([ "$kernels" = compiled ] && echo "compiled ops" || echo "no compiled ops: vdense's torch/torchvision kernels")
+say "ready in $(( $(date +%s) - start ))s: torch $("$PY" -c 'import torch; print(torch.__version__)'), mmcv $MMCV_VERSION ($ops_words), mmdet 3.3.0, mmseg 1.2.2, mmpretrain 1.2.0"
