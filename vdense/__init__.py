@@ -1,5 +1,6 @@
 """vdense: hierarchical vision transformers for dense prediction on the OpenMMLab stack."""
 from .version import __version__
+from . import ops  # noqa: F401  (first: serves mmcv._ext on torch/torchvision where mmcv's compiled ops are absent)
 from . import compat  # noqa: F401  (patches the frozen stack for today's torch; see compat.py)
 
 __all__ = ['__version__']
