@@ -13,7 +13,7 @@ import torch
 
 from tests.conftest import ROOT
 from tests.helpers import DEMO_CONFIG, demo_data_options, run_tool
-from vdense.datasets.demo_shapes import make_demo_coco
+from vdense.data.demo_shapes import make_demo_coco
 
 
 class RunsCode:
@@ -297,7 +297,7 @@ def test_misspelled_cfg_option_names_the_close_ones(tmp_path, capsys):
 def test_new_top_level_key_needs_the_plus(tmp_path):
     import argparse
 
-    from vdense.apis.cli import add_common_args, load_config
+    from vdense.engine.cli import add_common_args, load_config
     parser = argparse.ArgumentParser()
     parser.add_argument('config')
     add_common_args(parser)
@@ -341,3 +341,10 @@ def test_half_zero_padded_input_keeps_the_gradient_norm(family):
 
     ratio = grad_norm(padded) / grad_norm(x)
     assert 0.1 < ratio < 10, f'{family}: gradient norm x{ratio:.3g} on half-padded input'
+
+
+def test_load_from_another_family_is_refused(trained, small_coco, tmp_path, capsys):
+    bad = _bad_file('other_family', tmp_path, trained)
+    code, _, err = run_in_process(capsys, 'train', DEMO_CONFIG, '--work-dir', tmp_path / 'w', '--cfg-options',
+                                  *demo_data_options(small_coco), *QUICK, f'load_from={bad}')
+    assert_one_line_error(code, err, 'below the 50% load_from needs', 'Swin-t')

@@ -7,7 +7,7 @@ import torch
 from mmengine.config import Config
 
 from tests.conftest import ROOT
-from vdense.apis import build_model_from_config, synthetic_batch
+from vdense.engine.build import build_model_from_config, synthetic_batch
 
 CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
                  if '_base_' not in p)

@@ -5,7 +5,7 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from vdense.datasets.demo_shapes import GENERATOR_VERSION, _visible_colour, make_demo_imagenet
+from vdense.data.demo_shapes import GENERATOR_VERSION, _visible_colour, make_demo_imagenet
 
 
 @pytest.mark.parametrize('grey', [0, 64, 120, 128, 136, 192, 255])

@@ -11,7 +11,7 @@ import torch
 
 from tests.conftest import ROOT
 from tests.helpers import DEMO_CONFIG, demo_data_options
-from vdense.datasets.demo_shapes import make_demo_coco
+from vdense.data.demo_shapes import make_demo_coco
 
 NUM_VAL = 9  # odd: 2 ranks see 5 + 5 with one repeated; the metric must count each image once
 

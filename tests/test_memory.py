@@ -8,7 +8,7 @@ import torch
 from mmengine.config import Config
 
 from tests.conftest import ROOT
-from vdense.apis import build_model_from_config, synthetic_batch
+from vdense.engine.build import build_model_from_config, synthetic_batch
 
 
 def _training_step(cfg, with_cp: bool):

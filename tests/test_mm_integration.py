@@ -78,7 +78,7 @@ def _train_with_runner_alone(cfg_text, tmp_path):
 
 
 def test_plain_mmseg_config_trains_a_vdense_backbone(tmp_path):
-    from vdense.datasets.demo_shapes import SEG_CLASSES, make_demo_ade
+    from vdense.data.demo_shapes import SEG_CLASSES, make_demo_ade
     root = make_demo_ade(str(tmp_path / 'data'), splits={'training': (4, 0)}, size=64)
     runner = _train_with_runner_alone(f"""
 _base_ = ['mmseg::_base_/models/upernet_swin.py', 'mmseg::_base_/default_runtime.py']
@@ -105,7 +105,7 @@ optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-4))
 
 
 def test_plain_mmpretrain_config_trains_a_vdense_backbone(tmp_path):
-    from vdense.datasets.demo_shapes import make_demo_imagenet
+    from vdense.data.demo_shapes import make_demo_imagenet
     root = make_demo_imagenet(str(tmp_path / 'data'), splits={'train': (2, 0)}, size=64)
     runner = _train_with_runner_alone(f"""
 _base_ = ['mmpretrain::_base_/default_runtime.py']

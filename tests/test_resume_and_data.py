@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from tests.helpers import DEMO_CONFIG, demo_data_options, run_tool
-from vdense.datasets.demo_shapes import make_demo_coco
+from vdense.data.demo_shapes import make_demo_coco
 
 
 @pytest.fixture(scope='module')

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from tests.helpers import DEMO_CONFIG, demo_data_options, run_tool
-from vdense.datasets.demo_shapes import make_demo_coco
+from vdense.data.demo_shapes import make_demo_coco
 
 
 @pytest.fixture(scope='module')
@@ -70,7 +70,7 @@ def test_resume_continues_an_interrupted_run(tmp_path, small_coco):
 def test_sync_bn_runs_as_plain_bn_in_one_process(capsys):
     from mmengine.config import Config
 
-    from vdense.apis.cli import fall_back_from_sync_bn
+    from vdense.engine.cli import fall_back_from_sync_bn
     cfg = Config(dict(launcher='none', model=dict(
         decode_head=dict(type='UPerHead', norm_cfg=dict(type='SyncBN', requires_grad=True)),
         auxiliary_head=[dict(type='FCNHead', norm_cfg=dict(type='SyncBN'))],

@@ -343,7 +343,7 @@ def detector_iterations(size: int, batch: int, repeat: int, device: str = 'cpu')
     from mmengine.logging import MMLogger
     from mmengine.optim import build_optim_wrapper
 
-    from vdense.apis import build_model_from_config, synthetic_batch
+    from vdense.engine.build import build_model_from_config, synthetic_batch
     root = osp.dirname(osp.dirname(osp.abspath(__file__)))
     MMLogger.get_current_instance().setLevel(logging.WARNING)  # no per-tensor init report: only the table
     rows = []

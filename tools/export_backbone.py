@@ -14,7 +14,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from vdense.apis import one_line_errors  # noqa: E402
+from vdense.engine.cli import one_line_errors  # noqa: E402
 
 
 def main(argv=None):

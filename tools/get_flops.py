@@ -20,7 +20,7 @@ import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
 from vdense.analysis import count_flops, count_params  # noqa: E402
-from vdense.apis import build_model_from_config  # noqa: E402
+from vdense.engine.build import build_model_from_config  # noqa: E402
 
 DEFAULT_SHAPES = {'mmdet': (800, 1280), 'mmseg': (512, 2048), 'mmpretrain': (224, 224)}
 

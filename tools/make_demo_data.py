@@ -14,7 +14,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from vdense.datasets.demo_shapes import make_demo_ade, make_demo_coco, make_demo_imagenet  # noqa: E402
+from vdense.data.demo_shapes import make_demo_ade, make_demo_coco, make_demo_imagenet  # noqa: E402
 
 
 def main(argv=None):

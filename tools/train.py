@@ -10,7 +10,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
 
-from vdense.apis import (add_common_args, close_distributed, enable_amp, load_config,  # noqa: E402
+from vdense.engine.cli import (add_common_args, close_distributed, enable_amp, load_config,  # noqa: E402
                          one_line_errors, preflight)
 
 

@@ -4,7 +4,7 @@ from typing import Iterator, List, Tuple
 
 from mmengine.hooks import Hook
 
-from vdense.datasets.checks import DatasetNotFoundError
+from vdense.data.checks import DatasetNotFoundError
 from vdense.registry import HOOKS
 
 _PATH_KEYS = ('img_path', 'seg_map_path')

@@ -1,4 +1,4 @@
-"""What tools/train.py and tools/test.py share: config loading, flag handling, friendly failures.
+"""What the command-line tools share: config loading, flag handling, friendly failures.
 
 Nothing here is task-specific: the config's ``default_scope`` (mmdet, mmseg or mmpretrain) decides the task.
 """
@@ -12,8 +12,11 @@ import torch
 from mmengine.config import Config, DictAction
 
 import vdense  # noqa: F401  (compat fixes before any checkpoint is loaded)
-from vdense.datasets.checks import DatasetNotFoundError, check_datasets, check_pretrained
-from vdense.engine import CheckpointError, UnreadableImageError
+from vdense.data.checks import DatasetNotFoundError, check_datasets, check_pretrained
+from vdense.ops import MissingKernelError
+
+from .checkpoint_reader import CheckpointError
+from .load_image import UnreadableImageError
 
 
 def add_common_args(parser) -> None:
@@ -106,11 +109,11 @@ def use_checked_image_loading(cfg: Config, skip_unreadable_in_training: bool = F
 
 @contextlib.contextmanager
 def one_line_errors():
-    """A bad checkpoint, a missing or unreadable data file end a tool with one line on stderr and exit code 2, not a
-    traceback."""
+    """A bad checkpoint, a missing or unreadable data file, an mmcv op without a kernel end a tool with one line on
+    stderr and exit code 2, not a traceback."""
     try:
         yield
-    except (CheckpointError, DatasetNotFoundError) as e:
+    except (CheckpointError, DatasetNotFoundError, MissingKernelError) as e:
         print(f'error: {e}', file=sys.stderr, flush=True)
         raise SystemExit(2)
     except UnreadableImageError as e:
