@@ -1,4 +1,8 @@
-# Mask R-CNN 3x, MViTv2-B: as mask_rcnn_mvitv2_t_3x.py but for the B variant.
-_base_ = './mask_rcnn_mvitv2_t_3x.py'
-model = dict(backbone=dict(arch='b', drop_path_rate=0.4,
-                           init_cfg=dict(type='Pretrained', checkpoint='pretrained/MViTv2_B_in1k.pyth')))
+# Mask R-CNN MViTv2-B, COCO 3x: its 1x config with multi-scale + crop training and 36 epochs
+# (mmdet's Swin 3x recipe).
+_base_ = './mask_rcnn_mvitv2_b.py'
+train_pipeline = {{_base_.multiscale_crop_train_pipeline}}
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+train_cfg = dict(max_epochs=36)
+param_scheduler = {{_base_.param_scheduler_3x}}
+optim_wrapper = dict(optimizer=dict(lr=4e-05, weight_decay=0.1))

@@ -1,6 +1,8 @@
-# Mask R-CNN 3x, ScalableViT-B: as mask_rcnn_scalablevit_s_3x.py but for the B variant.
-_base_ = './mask_rcnn_scalablevit_s_3x.py'
-model = dict(
-    backbone=dict(arch='b', drop_path_rate=0.3,  # drop path: a guess, the authors did not publish theirs
-                  init_cfg=dict(type='Pretrained', checkpoint='pretrained/scalablevit_b_in1k.pth')),
-    neck=dict(in_channels=[96, 192, 384, 768]))
+# Mask R-CNN ScalableViT-B, COCO 3x: its 1x config with multi-scale + crop training and 36 epochs
+# (mmdet's Swin 3x recipe).
+_base_ = './mask_rcnn_scalablevit_b.py'
+train_pipeline = {{_base_.multiscale_crop_train_pipeline}}
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+train_cfg = dict(max_epochs=36)
+param_scheduler = {{_base_.param_scheduler_3x}}
+optim_wrapper = dict(optimizer=dict(lr=0.0001, weight_decay=0.05))

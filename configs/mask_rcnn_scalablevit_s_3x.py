@@ -1,11 +1,8 @@
-# Mask R-CNN, ScalableViT-S backbone, COCO 3x with multi-scale + crop training (mmdet's Swin 3x recipe):
-# 36 epochs, AdamW lr 1e-4, wd 0.05 at batch 16.
-_base_ = [
-    '_base_/models/mask_rcnn.py', '_base_/datasets/coco_instance_ms.py',
-    '_base_/schedules/schedule_3x.py', '_base_/default_runtime_det.py',
-]
-model = dict(
-    backbone=dict(_delete_=True, type='vdense.ScalableViT', out_indices=(0, 1, 2, 3), arch='s',
-                  drop_path_rate=0.2,  # drop path: a guess, the authors did not publish theirs
-                  init_cfg=dict(type='Pretrained', checkpoint='pretrained/scalablevit_s_in1k.pth')),
-    neck=dict(in_channels=[64, 128, 256, 512]))
+# Mask R-CNN ScalableViT-S, COCO 3x: its 1x config with multi-scale + crop training and 36 epochs
+# (mmdet's Swin 3x recipe).
+_base_ = './mask_rcnn_scalablevit_s.py'
+train_pipeline = {{_base_.multiscale_crop_train_pipeline}}
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+train_cfg = dict(max_epochs=36)
+param_scheduler = {{_base_.param_scheduler_3x}}
+optim_wrapper = dict(optimizer=dict(lr=0.0001, weight_decay=0.05))

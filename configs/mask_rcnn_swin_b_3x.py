@@ -1,6 +1,8 @@
-# Mask R-CNN 3x, Swin-B: as mask_rcnn_swin_t_3x.py but for the B variant.
-_base_ = './mask_rcnn_swin_t_3x.py'
-model = dict(
-    backbone=dict(arch='b', drop_path_rate=0.3,  # mmdet's/mmseg's drop path
-                  init_cfg=dict(type='Pretrained', checkpoint='pretrained/swin_base_patch4_window7_224.pth')),
-    neck=dict(in_channels=[128, 256, 512, 1024]))
+# Mask R-CNN Swin-B, COCO 3x: its 1x config with multi-scale + crop training and 36 epochs
+# (mmdet's Swin 3x recipe).
+_base_ = './mask_rcnn_swin_b.py'
+train_pipeline = {{_base_.multiscale_crop_train_pipeline}}
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+train_cfg = dict(max_epochs=36)
+param_scheduler = {{_base_.param_scheduler_3x}}
+optim_wrapper = dict(optimizer=dict(lr=0.0001, weight_decay=0.05))

@@ -1,13 +1,8 @@
-# Mask R-CNN, Swin-T backbone, COCO 3x with multi-scale + crop training (mmdet's Swin 3x recipe):
-# 36 epochs, AdamW lr 1e-4, wd 0.05 at batch 16.
-_base_ = [
-    '_base_/models/mask_rcnn.py', '_base_/datasets/coco_instance_ms.py',
-    '_base_/schedules/schedule_3x.py', '_base_/default_runtime_det.py',
-]
-model = dict(
-    backbone=dict(_delete_=True, type='vdense.Swin', out_indices=(0, 1, 2, 3), arch='t',
-                  drop_path_rate=0.2,  # mmdet's/mmseg's drop path
-                  init_cfg=dict(type='Pretrained', checkpoint='pretrained/swin_tiny_patch4_window7_224.pth')),
-    neck=dict(in_channels=[96, 192, 384, 768]))
-optim_wrapper = dict(paramwise_cfg=dict(_delete_=True, custom_keys={
-    'relative_position_bias_table': dict(decay_mult=0.), 'norm': dict(decay_mult=0.)}))
+# Mask R-CNN Swin-T, COCO 3x: its 1x config with multi-scale + crop training and 36 epochs
+# (mmdet's Swin 3x recipe).
+_base_ = './mask_rcnn_swin_t.py'
+train_pipeline = {{_base_.multiscale_crop_train_pipeline}}
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+train_cfg = dict(max_epochs=36)
+param_scheduler = {{_base_.param_scheduler_3x}}
+optim_wrapper = dict(optimizer=dict(lr=0.0001, weight_decay=0.05))

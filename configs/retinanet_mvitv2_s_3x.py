@@ -1,4 +1,8 @@
-# RetinaNet 3x, MViTv2-S: as retinanet_mvitv2_t_3x.py but for the S variant.
-_base_ = './retinanet_mvitv2_t_3x.py'
-model = dict(backbone=dict(arch='s', drop_path_rate=0.1,
-                           init_cfg=dict(type='Pretrained', checkpoint='pretrained/MViTv2_S_in1k.pyth')))
+# RetinaNet MViTv2-S, COCO 3x: its 1x config with multi-scale + crop training and 36 epochs
+# (mmdet's Swin 3x recipe).
+_base_ = './retinanet_mvitv2_s.py'
+train_pipeline = {{_base_.multiscale_crop_train_pipeline}}
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+train_cfg = dict(max_epochs=36)
+param_scheduler = {{_base_.param_scheduler_3x}}
+optim_wrapper = dict(optimizer=dict(lr=4e-05, weight_decay=0.1))

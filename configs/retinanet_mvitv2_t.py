@@ -9,7 +9,7 @@ _base_ = [
 ]
 model = dict(
     backbone=dict(_delete_=True, type='vdense.MViT', arch='t', out_indices=(1, 2, 3), use_hwin=True,
-                  drop_path_rate=0.1,  # issue 4's 0.1; detectron2's T/S configs use 0.2
+                  drop_path_rate=0.1,  # detectron2's T/S configs use 0.2
                   init_cfg=dict(type='Pretrained', checkpoint='pretrained/MViTv2_T_in1k.pyth')),
     neck=dict(in_channels=[192, 384, 768], start_level=0))
 model_wrapper_cfg = dict(find_unused_parameters=False)  # every backbone output is used here

@@ -1,10 +1,7 @@
 # RetinaNet, ScalableViT-L backbone, COCO 1x. Paper (official README): L 1x box AP 46.8.
 # Pretrained: the authors' ImageNet-1K checkpoint (github Yangr116/ScalableViT), loaded as released.
-_base_ = [
-    '_base_/models/retinanet.py', '_base_/datasets/coco_detection.py',
-    '_base_/schedules/schedule_1x.py', '_base_/default_runtime_det.py',
-]
+_base_ = './retinanet_scalablevit_s.py'
 model = dict(
-    backbone=dict(arch='l', drop_path_rate=0.3,  # drop path: a guess, the authors did not publish theirs
+    backbone=dict(arch='l', drop_path_rate=0.3,  # a guess: the authors published none
                   init_cfg=dict(type='Pretrained', checkpoint='pretrained/scalablevit_l_in1k.pth')),
     neck=dict(in_channels=[128, 256, 512, 1024]))

@@ -5,6 +5,6 @@ _base_ = [
     '_base_/schedules/schedule_1x.py', '_base_/default_runtime_det.py',
 ]
 model = dict(
-    backbone=dict(arch='s', drop_path_rate=0.2,  # drop path: a guess, the authors did not publish theirs
+    backbone=dict(type='vdense.ScalableViT', arch='s', drop_path_rate=0.2,  # a guess: the authors published none
                   init_cfg=dict(type='Pretrained', checkpoint='pretrained/scalablevit_s_in1k.pth')),
     neck=dict(in_channels=[64, 128, 256, 512]))

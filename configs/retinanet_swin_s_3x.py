@@ -1,6 +1,8 @@
-# RetinaNet 3x, Swin-S: as retinanet_swin_t_3x.py but for the S variant.
-_base_ = './retinanet_swin_t_3x.py'
-model = dict(
-    backbone=dict(arch='s', drop_path_rate=0.3,  # mmdet's/mmseg's drop path
-                  init_cfg=dict(type='Pretrained', checkpoint='pretrained/swin_small_patch4_window7_224.pth')),
-    neck=dict(in_channels=[192, 384, 768]))
+# RetinaNet Swin-S, COCO 3x: its 1x config with multi-scale + crop training and 36 epochs
+# (mmdet's Swin 3x recipe).
+_base_ = './retinanet_swin_s.py'
+train_pipeline = {{_base_.multiscale_crop_train_pipeline}}
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+train_cfg = dict(max_epochs=36)
+param_scheduler = {{_base_.param_scheduler_3x}}
+optim_wrapper = dict(optimizer=dict(lr=0.0001, weight_decay=0.05))

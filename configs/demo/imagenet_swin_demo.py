@@ -1,7 +1,6 @@
 # imagenet_scalablevit_demo.py with a Swin of the same size (32-256 channels, 2 blocks per stage, MLP ratio 2)
 # and the Swin classifier's linear head: the other families' demos run in the slow tests (make test-all).
-# Measured (seed 0, demo generator v2), top-1 on the val split: 82.0 after the ScalableViT demo's 12 epochs (loss
-# still falling), 85.5 after 20 epochs (this config, 1 thread, about 15 minutes).
+# 20 epochs: after the ScalableViT demo's 12 the loss was still falling (docs/demo_recipes.md).
 _base_ = ['./imagenet_scalablevit_demo.py']
 model = dict(
     backbone=dict(

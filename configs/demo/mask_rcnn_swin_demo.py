@@ -4,8 +4,7 @@ _base_ = ['./mask_rcnn_scalablevit_demo.py']
 model = dict(backbone=dict(
     _delete_=True, type='vdense.Swin', arch=dict(embed_dims=32, depths=[2, 2, 2, 2], num_heads=[1, 2, 4, 8]),
     mlp_ratio=2., drop_path_rate=0., window_size=6))
-# Swin from scratch needs a lower lr and more steps than ScalableViT (see retinanet_swin_demo.py): lr 5e-4,
-# 8 epochs: box mAP 0.871, mask mAP 0.816 (seed 0, about 21 minutes on 2 cores).
+# Swin from scratch needs a lower lr and more steps than ScalableViT (docs/demo_recipes.md).
 optim_wrapper = dict(optimizer=dict(lr=5e-4),
                      paramwise_cfg=dict(custom_keys={'relative_position_bias_table': dict(decay_mult=0.)}))
 train_cfg = dict(max_epochs=8, val_interval=8)

@@ -1,8 +1,6 @@
 # retinanet_scalablevit_demo.py with an MViTv2 of the same size (32-256 channels, 8 blocks, MLP ratio 2), hybrid
 # window attention on as for detection: windows of 24/12/6/3 tokens on the 48/24/12/6 maps of the 192-px images.
-# Measured (seed 0, demo generator v2, 1 thread), box mAP on the val split: 0.539 after the ScalableViT demo's 5
-# epochs (training loss still falling fast); 0.841 after 8 epochs (this config, about 10 minutes on 1 thread; 2 threads,
-# as the slow test runs it: 0.837).
+# 8 epochs: after the ScalableViT demo's 5 the loss was still falling fast (docs/demo_recipes.md).
 _base_ = ['./retinanet_scalablevit_demo.py']
 model = dict(backbone=dict(
     _delete_=True, type='vdense.MViT', arch=dict(embed_dims=32, depths=[1, 2, 3, 2], num_heads=1),

@@ -1,8 +1,6 @@
 # upernet_scalablevit_demo.py with an MViTv2 of the same size (32-256 channels, 8 blocks, MLP ratio 2), global
 # attention (the 128-px images give at most 32x32 maps; K/V pooled 4x in stage 1).
-# Measured (seed 0, demo generator v2, 1 thread), mIoU on the val split: 50.9 after the ScalableViT demo's 1500
-# steps (squares and triangles still confused, IoU 28 and 22; the loss still falling); 89.8 after 2500 steps (this
-# config; seed 1: 88.9; 2 threads, as the slow test runs it: 94.7).
+# 2500 steps: after the ScalableViT demo's 1500 the loss was still falling (docs/demo_recipes.md).
 _base_ = ['./upernet_scalablevit_demo.py']
 model = dict(backbone=dict(
     _delete_=True, type='vdense.MViT', arch=dict(embed_dims=32, depths=[1, 2, 3, 2], num_heads=1),

@@ -3,9 +3,9 @@
 # The backbone (and a family's own head, e.g. ScalableViT's) is set per config.
 model = dict(
     type='ImageClassifier',
-    backbone=dict(type='vdense.ScalableViT', arch='s', out_indices=(3,), drop_path_rate=0.2),
+    backbone=dict(out_indices=(3,)),  # the family: per config
     neck=dict(type='GlobalAveragePooling'),
-    head=dict(type='LinearClsHead', num_classes=1000, in_channels=512, init_cfg=None,
+    head=dict(type='LinearClsHead', num_classes=1000, init_cfg=None,
               loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'), cal_acc=False),
     init_cfg=[dict(type='TruncNormal', layer='Linear', std=0.02, bias=0.),
               dict(type='Constant', layer='LayerNorm', val=1., bias=0.)],

@@ -4,7 +4,6 @@ _base_ = 'mmseg::_base_/models/fpn_r50.py'
 model = dict(
     data_preprocessor=dict(size=(512, 512)),  # the crop size of the ADE20K piece
     pretrained=None,
-    backbone=dict(_delete_=True, type='vdense.ScalableViT', arch='s', out_indices=(0, 1, 2, 3),
-                  drop_path_rate=0.2),
-    neck=dict(in_channels=[64, 128, 256, 512], out_channels=256, num_outs=4),
+    backbone=dict(_delete_=True, out_indices=(0, 1, 2, 3)),  # the family: per config
+    neck=dict(out_channels=256, num_outs=4),
     decode_head=dict(num_classes=150))

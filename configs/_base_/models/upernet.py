@@ -3,7 +3,6 @@
 _base_ = 'mmseg::_base_/models/upernet_swin.py'
 model = dict(
     data_preprocessor=dict(size=(512, 512)),  # the crop size of the ADE20K piece
-    backbone=dict(_delete_=True, type='vdense.ScalableViT', arch='s', out_indices=(0, 1, 2, 3),
-                  drop_path_rate=0.2),
-    decode_head=dict(in_channels=[64, 128, 256, 512], num_classes=150),
-    auxiliary_head=dict(in_channels=256, in_index=2, num_classes=150))
+    backbone=dict(_delete_=True, out_indices=(0, 1, 2, 3)),  # the family: per config
+    decode_head=dict(num_classes=150),
+    auxiliary_head=dict(in_index=2, num_classes=150))

@@ -14,3 +14,8 @@ optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={'pos_block': dict(decay_mult=0.), 'norm': dict(decay_mult=0.)}))
 # Learning rates above are for 16 images per iteration (8 GPUs x 2); `--auto-scale-lr` rescales them.
 auto_scale_lr = dict(enable=False, base_batch_size=16)
+# The *_3x.py configs inherit their 1x config and swap in 36 epochs with steps at 27 and 33 (mmdet's Swin 3x).
+param_scheduler_3x = [
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),
+    dict(type='MultiStepLR', begin=0, end=36, by_epoch=True, milestones=[27, 33], gamma=0.1),
+]
