@@ -1,13 +1,14 @@
 # make install   the verified stack into the current Python (idempotent; nothing compiled, ~2 min the first time)
 #                MMCV_OPS=compiled: mmcv's compiled ops instead (built once, ~10 min on 2 cores; see tools/install.sh)
 # make demo      install, generate demo data, train + evaluate a RetinaNet-ScalableViT, draw predictions
-# make test      install, run the test suite (what CI runs)
+# make test      install, lint (ruff), run the test suite (what CI runs)
+# make lint      ruff: lint + import order (configured in pyproject.toml)
 PYTHON ?= python3
 MMCV_OPS ?= auto
 DEMO_CONFIG ?= configs/demo/retinanet_scalablevit_demo.py
 DEMO_WORK_DIR ?= work_dirs/demo_retinanet_scalablevit
 
-.PHONY: install demo test test-all
+.PHONY: install demo lint test test-all
 install:
 	PYTHON=$(PYTHON) MMCV_OPS=$(MMCV_OPS) bash tools/install.sh
 
@@ -18,7 +19,10 @@ demo: install
 		--work-dir $(DEMO_WORK_DIR) --show-dir vis
 	@echo "Predictions drawn in $(DEMO_WORK_DIR)/<timestamp>/vis/ ; checkpoint: $$(cat $(DEMO_WORK_DIR)/last_checkpoint)"
 
-test: install
+lint: install
+	$(PYTHON) -m ruff check .
+
+test: lint
 	$(PYTHON) -m pytest tests -m "not slow"
 
 test-all: install

@@ -22,9 +22,15 @@ setup(
     long_description_content_type='text/markdown',
     packages=find_packages(include=['vdense', 'vdense.*']),
     python_requires='>=3.10',
-    # mmcv 2.1.0 has only an sdist: tools/install.sh (`make install`) builds its wheel, without compiled ops by
-    # default (vdense/ops serves the kernels on torch/torchvision); the rest is pinned in requirements/runtime.txt.
-    install_requires=[],
+    # The frozen OpenMMLab stack at the versions verified together (requirements/runtime.txt), torch from the
+    # release that loads checkpoints weights-only by default. mmcv 2.1.0 has only an sdist: `make install`
+    # (tools/install.sh) builds its wheel first, without compiled ops by default (vdense/ops serves the kernels on
+    # torch/torchvision), and installs vdense with --no-deps; a plain `pip install .` builds mmcv with its ops.
+    install_requires=[
+        'torch>=2.6', 'torchvision>=0.21', 'mmcv>=2.0.0rc4,<2.2.0', 'mmengine==0.10.7', 'mmdet==3.3.0',
+        'mmsegmentation==1.2.2', 'ftfy', 'regex', 'mmpretrain==1.2.0', 'pycocotools>=2.0.7', 'numpy>=1.24',
+        'opencv-python', 'setuptools<82',
+    ],
     extras_require={'tests': read_requirements('requirements/tests.txt')},
     license='Apache-2.0',
 )

@@ -21,8 +21,9 @@ def _classifier(config, head_in_channels=None, **backbone):
         cfg.model.head.in_channels = head_in_channels
     cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
     init_default_scope('mmpretrain')
-    import vdense.models  # noqa: F401
     from mmpretrain.registry import MODELS
+
+    import vdense.models  # noqa: F401
     return cfg, MODELS.build(cfg.model).eval()
 
 

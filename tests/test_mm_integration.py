@@ -12,9 +12,10 @@ def test_plain_mmdet_config_builds_vdense_backbone(tmp_path):
         "model = dict(backbone=dict(_delete_=True, type='vdense.ScalableViT', arch='s', out_indices=(1, 2, 3)),\n"
         "             neck=dict(in_channels=[128, 256, 512], start_level=0))\n")
     cfg = Config.fromfile(str(cfg_file))
+    import importlib
+
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
-    import importlib
     register_all_modules()
     importlib.import_module(cfg.custom_imports['imports'][0])
     model = MODELS.build(cfg.model)
@@ -26,6 +27,7 @@ def test_plain_mmdet_config_builds_vdense_backbone(tmp_path):
 
 def test_registry_is_a_child_of_mmengine():
     from mmengine.registry import MODELS as ROOT
+
     from vdense.registry import MODELS
     assert MODELS.parent is ROOT and MODELS.scope == 'vdense'
     import vdense.models  # noqa: F401
@@ -36,8 +38,9 @@ def test_mmengine_checkpoints_load_under_weights_only(tmp_path):
     """mmengine stores HistoryBuffer and numpy objects in its checkpoints; torch's weights_only default must
     accept them once vdense is imported (that is what --resume and load_from do)."""
     import numpy as np
-    import vdense  # noqa: F401
     from mmengine.logging.history_buffer import HistoryBuffer
+
+    import vdense  # noqa: F401
     buf = HistoryBuffer()
     buf.update(np.float64(1.5))
     ckpt = dict(meta=dict(seed=np.int64(3), message_hub=dict(log_scalars={'loss': buf})),
@@ -59,6 +62,7 @@ def test_weights_only_still_refuses_other_getattr(tmp_path):
     import pickle
 
     import pytest
+
     import vdense  # noqa: F401
     torch.save({'x': _SneakyGetattr()}, tmp_path / 'evil.pth')
     with pytest.raises(pickle.UnpicklingError, match='not allowed'):

@@ -208,6 +208,7 @@ def test_missing_kernel_names():
 def test_against_compiled_ops(device):
     import mmcv._ext as compiled
     import mmcv.ops
+
     from vdense.ops import kernels_in_use
     assert kernels_in_use() == 'compiled'
     mods = [importlib.import_module(f'mmcv.ops.{m}') for m in ('nms', 'roi_align', 'focal_loss')]

@@ -1,5 +1,4 @@
 """tools/train.py and tools/test.py as a user runs them: clear failures, resume, scope from the config."""
-import json
 import os.path as osp
 
 import pytest

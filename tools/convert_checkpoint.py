@@ -5,8 +5,8 @@
 
 Reads the authors' layouts (ScalableViT `.pth`, Swin `.pth`, MViTv2 `.pyth`), timm's, mmdet's, mmseg's and
 mmpretrain's, and vdense's own backbone-only and training checkpoints; the family and variant are detected from the
-weights (a training checkpoint's custom arch from its stored config, read as data). Prints what was converted, dropped and left
-unmatched. The same conversions run when a config's backbone loads SRC through `init_cfg` directly.
+weights (a training checkpoint's custom arch from its stored config, read as data). Prints what was converted,
+dropped and left unmatched. The same conversions run when a config's backbone loads SRC through `init_cfg` directly.
 """
 import argparse
 import json

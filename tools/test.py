@@ -10,8 +10,14 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
 
-from vdense.engine.cli import (add_common_args, close_distributed, enable_visualization, load_config,  # noqa: E402
-                         one_line_errors, preflight)
+from vdense.engine.cli import (  # noqa: E402
+    add_common_args,
+    close_distributed,
+    enable_visualization,
+    load_config,
+    one_line_errors,
+    preflight,
+)
 
 
 def parse_args(argv=None):
@@ -31,7 +37,9 @@ def released_classifier_as_mm_checkpoint(cfg, path: str) -> str:
     if cfg.get('default_scope') != 'mmpretrain':
         return path
     import os
+
     import torch
+
     from vdense.converters import is_mm_model_checkpoint, to_image_classifier, unwrap_state_dict
     from vdense.engine import read_checkpoint
     checkpoint = read_checkpoint(path)

@@ -10,8 +10,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
 
-from vdense.engine.cli import (add_common_args, close_distributed, enable_amp, load_config,  # noqa: E402
-                         one_line_errors, preflight)
+from vdense.engine.cli import add_common_args, close_distributed, enable_amp, load_config, one_line_errors, preflight  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -40,6 +39,7 @@ def _checked_resume_file(cfg, requested: str):
     """The checkpoint --resume will continue from, checked to be a complete training checkpoint (None: nothing to
     resume in the work dir yet, so training starts, as mmengine does)."""
     from mmengine.runner import find_latest_checkpoint
+
     from vdense.engine import CheckpointError, check_training_checkpoint
     path = requested
     if requested == 'auto':

@@ -13,7 +13,6 @@ import torch
 from .utils import strip_backbone_prefix, unwrap_state_dict
 
 
-
 def _unfold_to_official(w: torch.Tensor) -> torch.Tensor:
     """mmdet's patch merging concatenates the 2x2 neighbours in nn.Unfold order ((0,0), (0,1), (1,0), (1,1) per
     channel); the official order is (0,0), (1,0), (0,1), (1,1) per neighbour. Works on Linear weights and norms."""

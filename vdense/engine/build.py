@@ -4,7 +4,6 @@ import copy
 import importlib
 
 import torch
-
 from mmengine.config import Config
 
 

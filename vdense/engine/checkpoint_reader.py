@@ -59,7 +59,8 @@ def _describe_load_failure(path: str, error: BaseException) -> str:
         return f'{path}: the file is empty'
     if isinstance(error, (EOFError, zipfile.BadZipFile)) or 'zip archive' in text or 'central directory' in text:
         return f'{path}: truncated or not a PyTorch checkpoint ({type(error).__name__}); download or copy it again'
-    return (f'{path}: not a readable PyTorch checkpoint ({type(error).__name__}: {text.splitlines()[0][:120] if text else ""})')
+    first_line = text.splitlines()[0][:120] if text else ''
+    return f'{path}: not a readable PyTorch checkpoint ({type(error).__name__}: {first_line})'
 
 
 def read_checkpoint(path: str, map_location: Any = 'cpu', mmap: bool = False) -> Mapping:

@@ -4,5 +4,6 @@ Other OpenMMLab projects use it through ``custom_imports=dict(imports=['vdense.m
 ``type='vdense.ScalableViT'``.
 """
 import vdense  # noqa: F401  (compat fixes first)
+
 from .backbones import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403

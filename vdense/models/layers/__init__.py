@@ -7,8 +7,7 @@ from .patch_embed import ConvPatchEmbed
 from .peg import PositionEncodingGenerator
 from .relative_position import relative_position_index, resize_bias_table
 from .residual import add_residual
-from .window import (WindowGrid, expand_window_mask, map_to_windows, shifted_window_mask, window_grid,
-                     windows_to_map)
+from .window import WindowGrid, expand_window_mask, map_to_windows, shifted_window_mask, window_grid, windows_to_map
 
 __all__ = ['Mlp', 'ConvPatchEmbed', 'PositionEncodingGenerator', 'WindowGrid', 'window_grid', 'map_to_windows',
            'windows_to_map', 'expand_window_mask', 'shifted_window_mask', 'relative_position_index',
