@@ -30,30 +30,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def released_classifier_as_mm_checkpoint(cfg, path: str) -> str:
-    """An authors' released classifier (e.g. ScalableViT's ``{'model': ...}`` with its 4096-wide head) evaluated by an
-    ImageNet config: converted once to the ImageClassifier layout next to the work dir; other checkpoints as they
-    are."""
-    if cfg.get('default_scope') != 'mmpretrain':
-        return path
-    import os
-
-    import torch
-
-    from vdense.converters import is_mm_model_checkpoint, to_image_classifier, unwrap_state_dict
-    from vdense.engine import read_checkpoint
-    checkpoint = read_checkpoint(path)
-    if is_mm_model_checkpoint(unwrap_state_dict(checkpoint)):
-        return path
-    state = to_image_classifier(checkpoint, cfg.model.backbone)
-    os.makedirs(cfg.work_dir, exist_ok=True)
-    out = osp.join(cfg.work_dir, 'converted_' + osp.splitext(osp.basename(path))[0] + '.pth')
-    torch.save({'state_dict': state, 'meta': {'converted_from': path}}, out)
-    print(f'vdense: {path} is a released {cfg.model.backbone.type} classifier: converted to the ImageClassifier '
-          f'layout ({len(state)} tensors) in {out}', flush=True)
-    return out
-
-
 def main(argv=None):
     args = parse_args(argv)
     with one_line_errors():
@@ -66,7 +42,11 @@ def test(args):
     if not osp.isfile(args.checkpoint):
         print(f'error: checkpoint not found: {args.checkpoint}', file=sys.stderr)
         raise SystemExit(2)
-    cfg.load_from = released_classifier_as_mm_checkpoint(cfg, args.checkpoint)
+    cfg.load_from = args.checkpoint
+    if cfg.get('default_scope') == 'mmpretrain':
+        # An authors' released classifier is evaluated with its own head: converted once, next to the work dir.
+        from vdense.converters.classifier import released_classifier_file
+        cfg.load_from = released_classifier_file(args.checkpoint, cfg.model.backbone, cfg.work_dir)
     from vdense.engine import MIN_COVERAGE_TEST, check_coverage, read_checkpoint
     checkpoint = read_checkpoint(cfg.load_from, mmap=True)  # a bad file fails here, before anything is built
     # The trained checkpoint holds every weight: the backbone's pretrained file is not needed.

@@ -52,3 +52,23 @@ def to_image_classifier(checkpoint: Mapping, backbone_cfg: dict) -> Dict[str, to
     out = OrderedDict(('backbone.' + k, v) for k, v in backbone.convert_checkpoint({'state_dict': state}).items())
     out.update(('head.' + k, v) for k, v in HEAD_CONVERTERS[family](state).items())
     return out
+
+
+def released_classifier_file(path: str, backbone_cfg: dict, out_dir: str) -> str:
+    """``path`` itself when it holds an mmpretrain-layout model; otherwise an authors' released classifier (e.g.
+    ScalableViT's ``{'model': ...}`` with its 4096-wide head), converted to the ImageClassifier layout and written
+    once to ``out_dir``; returns the file to evaluate."""
+    import os
+    import os.path as osp
+
+    from vdense.engine.checkpoint_reader import read_checkpoint
+    checkpoint = read_checkpoint(path)
+    if is_mm_model_checkpoint(unwrap_state_dict(checkpoint)):
+        return path
+    state = to_image_classifier(checkpoint, backbone_cfg)
+    os.makedirs(out_dir, exist_ok=True)
+    out = osp.join(out_dir, 'converted_' + osp.splitext(osp.basename(path))[0] + '.pth')
+    torch.save({'state_dict': state, 'meta': {'converted_from': path}}, out)
+    print(f'vdense: {path} is a released {backbone_cfg["type"]} classifier: converted to the ImageClassifier layout '
+          f'({len(state)} tensors) in {out}', flush=True)
+    return out

@@ -30,9 +30,21 @@ class Identified:
                 f'{summarize_keys(self.missing, self.unexpected, self.mismatched)}')
 
 
-def _families():
-    from vdense.models import backbones
-    return {name: getattr(backbones, name) for name in ('ScalableViT', 'Swin', 'MViT') if hasattr(backbones, name)}
+# Backbone classes by family name, filled by the classes themselves (vdense.models.backbones registers them on
+# import), so that the converters never import model code.
+FAMILIES: Dict[str, type] = {}
+
+
+def register_family(cls: type) -> type:
+    """Class decorator: makes a backbone (with ``arch_zoo`` and ``convert_checkpoint``) known to identification."""
+    FAMILIES[cls.__name__] = cls
+    return cls
+
+
+def _families() -> Dict[str, type]:
+    if not FAMILIES:
+        raise RuntimeError('no backbone family registered: import vdense.models before identifying checkpoints')
+    return dict(FAMILIES)
 
 
 def identify_backbone(checkpoint: Mapping, family: Optional[str] = None,

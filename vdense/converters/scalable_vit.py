@@ -12,10 +12,6 @@ import torch
 from .utils import strip_backbone_prefix, unwrap_state_dict
 
 
-def is_official_scalable_vit(state: Mapping[str, torch.Tensor]) -> bool:
-    return 'norm.weight' in state and any(k.startswith('pos_block.') for k in state)
-
-
 def convert_scalable_vit(checkpoint: Mapping, num_stages: int = 4) -> Dict[str, torch.Tensor]:
     """Backbone weights in our layout from an official, vdense backbone-only, or vdense/mm* full checkpoint."""
     state = strip_backbone_prefix(unwrap_state_dict(checkpoint))
@@ -28,9 +24,3 @@ def convert_scalable_vit(checkpoint: Mapping, num_stages: int = 4) -> Dict[str, 
         out[k] = v
     return out
 
-
-def split_official_classifier(checkpoint: Mapping) -> Dict[str, Dict[str, torch.Tensor]]:
-    """The authors' classifier checkpoint as {'backbone': ..., 'head': ...} for mmpretrain's ImageClassifier."""
-    state = unwrap_state_dict(checkpoint)
-    head = OrderedDict((k[len('head.'):], v) for k, v in state.items() if k.startswith('head.'))
-    return {'backbone': convert_scalable_vit(state), 'head': head}

@@ -18,10 +18,21 @@ from mmcv.cnn.bricks import DropPath
 from mmengine.logging import print_log
 from mmengine.model.weight_init import trunc_normal_
 
+from vdense.converters.identify import register_family
 from vdense.converters.mvit import convert_mvit
 from vdense.registry import MODELS
-from ..layers import (ConvPatchEmbed, Mlp, add_residual, decomposed_rel_pos, init_linear_and_layer_norm,
-                      map_to_windows, resize_rel_pos, window_grid, windows_to_map)
+
+from ..layers import (
+    ConvPatchEmbed,
+    Mlp,
+    add_residual,
+    decomposed_rel_pos,
+    init_linear_and_layer_norm,
+    map_to_windows,
+    resize_rel_pos,
+    window_grid,
+    windows_to_map,
+)
 from .base import HierarchicalBackbone
 
 
@@ -139,6 +150,7 @@ class MultiScaleBlock(nn.Module):
 
 
 @MODELS.register_module()
+@register_family
 class MViT(HierarchicalBackbone):
     """MViTv2 backbone emitting NCHW maps at strides 4, 8, 16, 32 (the end of each stage, each through ``norm{i}``
     applied to a copy).

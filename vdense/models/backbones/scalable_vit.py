@@ -15,11 +15,22 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn.bricks import DropPath
 
+from vdense.converters.identify import register_family
 from vdense.converters.scalable_vit import convert_scalable_vit
 from vdense.registry import MODELS
-from ..layers import (ConvPatchEmbed, Mlp, PositionEncodingGenerator, add_residual, expand_window_mask,
-                      init_linear_and_layer_norm, map_to_windows, sdpa_mixed_head_dims, window_grid,
-                      windows_to_map)
+
+from ..layers import (
+    ConvPatchEmbed,
+    Mlp,
+    PositionEncodingGenerator,
+    add_residual,
+    expand_window_mask,
+    init_linear_and_layer_norm,
+    map_to_windows,
+    sdpa_mixed_head_dims,
+    window_grid,
+    windows_to_map,
+)
 from .base import HierarchicalBackbone
 
 
@@ -131,6 +142,7 @@ class ScalableViTBlock(nn.Module):
 
 
 @MODELS.register_module()
+@register_family
 class ScalableViT(HierarchicalBackbone):
     """ScalableViT backbone: four stages of alternating IWSA (even blocks) and SSA (odd blocks) with a PEG after
     block 0 of each stage, emitting NCHW maps at strides 4, 8, 16, 32.

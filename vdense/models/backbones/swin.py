@@ -14,11 +14,25 @@ from mmcv.cnn.bricks import DropPath
 from mmengine.logging import print_log
 from mmengine.model.weight_init import trunc_normal_
 
+from vdense.converters.identify import register_family
 from vdense.converters.swin import convert_swin
 from vdense.registry import MODELS
-from ..layers import (ConvPatchEmbed, Mlp, add_residual, apply_in_row_chunks, chunking_applies,
-                      init_linear_and_layer_norm, map_to_windows, relative_position_index, resize_bias_table,
-                      rows_per_chunk, shifted_window_mask, window_grid, windows_to_map)
+
+from ..layers import (
+    ConvPatchEmbed,
+    Mlp,
+    add_residual,
+    apply_in_row_chunks,
+    chunking_applies,
+    init_linear_and_layer_norm,
+    map_to_windows,
+    relative_position_index,
+    resize_bias_table,
+    rows_per_chunk,
+    shifted_window_mask,
+    window_grid,
+    windows_to_map,
+)
 from .base import HierarchicalBackbone
 
 
@@ -124,6 +138,7 @@ class SwinStage(nn.Module):
 
 
 @MODELS.register_module()
+@register_family
 class Swin(HierarchicalBackbone):
     """Swin Transformer backbone emitting NCHW maps at strides 4, 8, 16, 32 (taken before each patch merging).
 
