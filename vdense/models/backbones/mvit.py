@@ -15,11 +15,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn.bricks import DropPath
-from mmengine.logging import print_log
 from mmengine.model.weight_init import trunc_normal_
 
 from vdense.converters.identify import register_family
 from vdense.converters.mvit import convert_mvit
+from vdense.converters.tables import fit_position_tables
 from vdense.registry import MODELS
 
 from ..layers import (
@@ -29,7 +29,6 @@ from ..layers import (
     decomposed_rel_pos,
     init_linear_and_layer_norm,
     map_to_windows,
-    resize_rel_pos,
     window_grid,
     windows_to_map,
 )
@@ -271,18 +270,7 @@ class MViT(HierarchicalBackbone):
                 trunc_normal_(m.rel_pos_w, std=.02)
 
     def convert_checkpoint(self, checkpoint) -> dict:
-        state = convert_mvit(checkpoint, self.depths)
-        own = self.state_dict()
-        resized = 0
-        for k, v in state.items():
-            # Tables of a checkpoint built for another input size: linear resize, as timm's filter does.
-            if k.endswith(('rel_pos_h', 'rel_pos_w')) and k in own and v.shape[1:] == own[k].shape[1:] \
-                    and v.shape[0] != own[k].shape[0]:
-                state[k] = resize_rel_pos(v.float(), own[k].shape[0]).to(v.dtype)
-                resized += 1
-        if resized:
-            print_log(f'MViT: resized {resized} relative-position tables to this img_size (linear)', logger='current')
-        return state
+        return fit_position_tables(convert_mvit(checkpoint, self.depths), self.state_dict(), 'MViT')
 
     def forward_stages(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         x = self.patch_embed(x)

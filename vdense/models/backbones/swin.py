@@ -11,11 +11,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn.bricks import DropPath
-from mmengine.logging import print_log
 from mmengine.model.weight_init import trunc_normal_
 
 from vdense.converters.identify import register_family
 from vdense.converters.swin import convert_swin
+from vdense.converters.tables import fit_position_tables
 from vdense.registry import MODELS
 
 from ..layers import (
@@ -27,7 +27,6 @@ from ..layers import (
     init_linear_and_layer_norm,
     map_to_windows,
     relative_position_index,
-    resize_bias_table,
     rows_per_chunk,
     shifted_window_mask,
     window_grid,
@@ -202,16 +201,7 @@ class Swin(HierarchicalBackbone):
                 trunc_normal_(m.relative_position_bias_table, std=.02)
 
     def convert_checkpoint(self, checkpoint) -> dict:
-        state = convert_swin(checkpoint, self.num_stages)
-        resized = set()
-        for k, v in state.items():
-            if k.endswith('relative_position_bias_table') and v.shape[0] != (2 * self.window_size - 1) ** 2:
-                state[k] = resize_bias_table(v, self.window_size)
-                resized.add(int(round(v.shape[0] ** 0.5) + 1) // 2)
-        if resized:
-            print_log(f'Swin: resized relative-position tables from window {sorted(resized)} to '
-                      f'{self.window_size} (bicubic)', logger='current')
-        return state
+        return fit_position_tables(convert_swin(checkpoint, self.num_stages), self.state_dict(), 'Swin')
 
     def forward_stages(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         x = self.pos_drop(self.patch_embed(x))
