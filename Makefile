@@ -3,10 +3,17 @@
 # make demo      install, generate demo data, train + evaluate a RetinaNet-ScalableViT, draw predictions
 # make test      install, lint (ruff), run the test suite (what CI runs)
 # make lint      ruff: lint + import order (configured in pyproject.toml)
+# make wheels WHEELS=DIR [PY_VERSION=3.12 PLATFORM=manylinux2014_x86_64]
+#                every wheel the stack needs beyond torch/torchvision into DIR (default: this Python and platform)
+# make install-offline WHEELS=DIR
+#                install from DIR with no network into a Python that has torch + torchvision (README, "Offline install")
 PYTHON ?= python3
 MMCV_OPS ?= auto
 DEMO_CONFIG ?= configs/demo/retinanet_scalablevit_demo.py
 DEMO_WORK_DIR ?= work_dirs/demo_retinanet_scalablevit
+WHEELS ?= wheelhouse
+PY_VERSION ?=
+PLATFORM ?=
 
 .PHONY: install demo lint test test-all
 install:
@@ -27,3 +34,10 @@ test: lint
 
 test-all: install
 	$(PYTHON) -m pytest tests
+
+.PHONY: wheels install-offline
+wheels:
+	PYTHON=$(PYTHON) WHEELS=$(WHEELS) PY_VERSION=$(PY_VERSION) PLATFORM="$(PLATFORM)" bash tools/wheels.sh
+
+install-offline:
+	PYTHON=$(PYTHON) WHEELS=$(WHEELS) bash tools/install_offline.sh
