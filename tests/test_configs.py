@@ -12,10 +12,10 @@ from vdense.engine.build import build_model_from_config, synthetic_batch
 CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
                  if '_base_' not in p)
 
-TASKS = ['retinanet_{}.py', 'retinanet_{}_3x.py', 'mask_rcnn_{}.py', 'mask_rcnn_{}_3x.py', 'semantic_fpn_{}.py',
-         'upernet_{}.py', 'imagenet_{}.py']
-VARIANTS = ['scalablevit_s', 'scalablevit_b', 'scalablevit_l', 'swin_t', 'swin_s', 'swin_b', 'mvitv2_t', 'mvitv2_s',
-            'mvitv2_b']
+TASKS = ['retinanet_{}.py', 'retinanet_{}_3x.py', 'mask_rcnn_{}.py', 'mask_rcnn_{}_3x.py', 'cascade_mask_rcnn_{}.py',
+         'cascade_mask_rcnn_{}_3x.py', 'semantic_fpn_{}.py', 'upernet_{}.py', 'imagenet_{}.py']
+VARIANTS = ['scalablevit_s', 'scalablevit_b', 'scalablevit_l', 'swin_t', 'swin_s', 'swin_b', 'swin_l', 'mvitv2_t',
+            'mvitv2_s', 'mvitv2_b', 'mvitv2_l']
 
 
 def test_every_variant_has_every_task():

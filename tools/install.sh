@@ -151,7 +151,7 @@ fi
 
 # 3. The OpenMMLab stack, timm, pycocotools, test tools: instant when already satisfied.
 say "checking the OpenMMLab stack (mmengine, mmdet, mmseg, mmpretrain), timm, pycocotools, pytest"
-"${PIP[@]}" install -q -r requirements/runtime.txt -r requirements/tests.txt
+"${PIP[@]}" install -q -r requirements/runtime.txt -r requirements/tests.txt -r requirements/export.txt
 
 # 4. vdense itself, editable, so that other projects can `import vdense.models`.
 # Checked from / so that the clone's own folder on sys.path does not hide what is really installed.

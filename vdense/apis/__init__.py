@@ -1,1 +1,13 @@
 """Inference functions (as in OpenMMLab's ``apis``): what tools/infer.py builds on."""
+from .inference import (
+                        InferenceInputError,
+                        Predictor,
+                        batches,
+                        check_readable,
+                        collect_images,
+                        dataset_meta_from_config,
+                        run_inference,
+)
+
+__all__ = ['InferenceInputError', 'Predictor', 'batches', 'check_readable', 'collect_images',
+           'dataset_meta_from_config', 'run_inference']

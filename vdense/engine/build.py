@@ -45,6 +45,7 @@ def synthetic_batch(cfg: Config, size: int = 128, batch_size: int = 2) -> dict:
     inputs = [torch.randint(0, 255, (3, size, size), dtype=torch.uint8) for _ in range(batch_size)]
     if cfg.default_scope == 'mmdet':
         head = cfg.model.get('roi_head', cfg.model).get('bbox_head', {})
+        head = head[-1] if isinstance(head, (list, tuple)) else head  # Cascade R-CNN: one box head per stage
         return dict(inputs=inputs, data_samples=[_det_sample(size, head.get('num_classes', 80))
                                                  for _ in range(batch_size)])
     if cfg.default_scope == 'mmseg':

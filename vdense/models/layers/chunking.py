@@ -27,7 +27,7 @@ def rows_per_chunk(widest_row_bytes: int, tokens_per_row: int = 1) -> int:
 def chunking_applies(x: torch.Tensor, rows: int, chunk_rows: int) -> bool:
     """Whether to run in chunks: CPU, nothing recorded for autograd, not traced, and more than one chunk."""
     return (x.device.type == 'cpu' and rows > chunk_rows and not (torch.is_grad_enabled() and x.requires_grad)
-            and not torch.compiler.is_compiling())
+            and not torch.compiler.is_compiling() and not torch.jit.is_tracing())
 
 
 def apply_in_row_chunks(fn: Callable[..., torch.Tensor], x: torch.Tensor, chunk_rows: int,

@@ -1,0 +1,8 @@
+# UperNet, MViTv2-L (embed 144, 2-6-36-4 blocks; stage outputs 288-576-1152-1152): as upernet_mvitv2_t.py but for the L variant, from the official
+# ImageNet-1K release (MViTv2_L_in1k.pyth); drop path 0.5 as detectron2's MViTv2-L.
+_base_ = './upernet_mvitv2_t.py'
+model = dict(
+    backbone=dict(arch='l', drop_path_rate=0.5,
+                  init_cfg=dict(type='Pretrained', checkpoint='pretrained/MViTv2_L_in1k.pyth')),
+    decode_head=dict(in_channels=[288, 576, 1152, 1152]),
+    auxiliary_head=dict(in_channels=1152))
