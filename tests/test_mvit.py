@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from tests.helpers import assert_with_cp_same_gradients, perturb
+from vdense.analysis import references
 from vdense.converters import convert_mvit, detect_mvit_layout
 from vdense.models import MViT
 
@@ -39,14 +40,12 @@ def _load(model, state, tmp_path, name):
 
 @pytest.fixture(scope='module')
 def timm_tiny():
-    import timm
-    return perturb(timm.create_model('mvitv2_tiny', pretrained=False))
+    return perturb(references.timm_mvitv2_t())
 
 
 @pytest.fixture(scope='module')
 def mmpretrain_tiny():
-    import mmpretrain.models.backbones as mm
-    return perturb(mm.MViT(arch='tiny', out_scales=[0, 1, 2, 3]), seed=1)
+    return perturb(references.mmpretrain_mvit('tiny'), seed=1)
 
 
 def _mmpretrain_outputs(ref, x):
@@ -115,9 +114,8 @@ def test_official_layout(timm_tiny, tmp_path):
 @pytest.mark.parametrize('hw', [(224, 224), (333, 517)])
 def test_channel_growth_in_mlp_matches_mmpretrain(tmp_path, hw):
     # The IN-1K L checkpoint grows channels in the MLP of each stage's last block (dim_mul_in_att=False).
-    import mmpretrain.models.backbones as mm
-    ref = perturb(mm.MViT(arch=dict(embed_dims=32, num_layers=6, num_heads=1, downscale_indices=[1, 3, 5]),
-                           out_scales=[0, 1, 2, 3], dim_mul_in_attention=False))
+    arch = dict(embed_dims=32, num_layers=6, num_heads=1, downscale_indices=[1, 3, 5])
+    ref = perturb(references.mmpretrain_mvit(arch, dim_mul_in_attention=False))
     ckpt = {'state_dict': {f'backbone.{k}': v for k, v in ref.state_dict().items()}}
     ours = _load(MViT(dict(embed_dims=32, num_layers=6, num_heads=1, downscale_indices=[1, 3, 5]),
                       dim_mul_in_att=False, drop_path_rate=0.), ckpt, tmp_path, 'mlp.pth')

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from tests.helpers import assert_with_cp_same_gradients, perturb
+from vdense.analysis import references
 from vdense.converters import convert_swin, detect_swin_layout
 from vdense.models import Swin
 
@@ -11,11 +12,8 @@ TINY = dict(embed_dims=32, depths=[2, 2, 2, 2], num_heads=[1, 2, 4, 8])
 
 @pytest.fixture(scope='module')
 def mmdet_swin_t():
-    from mmdet.models.backbones import SwinTransformer
     torch.manual_seed(0)
-    ref = SwinTransformer(embed_dims=96, depths=[2, 2, 6, 2], num_heads=[3, 6, 12, 24], window_size=7,
-                          drop_path_rate=0., out_indices=(0, 1, 2, 3))
-    return perturb(ref)
+    return perturb(references.mmdet_swin_t())
 
 
 @pytest.mark.parametrize('hw,shift_single_window', [((224, 224), True), ((333, 517), False)])
@@ -33,8 +31,7 @@ def test_parity_with_mmdet(mmdet_swin_t, hw, shift_single_window):
 
 
 def test_parity_with_timm_and_official_layout():
-    import timm
-    ref = perturb(timm.create_model('swin_tiny_patch4_window7_224', pretrained=False))
+    ref = perturb(references.timm_swin_t())
     ours = Swin('t', drop_path_rate=0.).eval()
     missing, unexpected = ours.load_state_dict(convert_swin(ref.state_dict()), strict=False)
     assert sorted(missing) == sorted(f'norm{i}.{p}' for i in range(3) for p in ('weight', 'bias'))

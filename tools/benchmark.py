@@ -34,7 +34,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import torch  # noqa: E402
 
 import vdense.models  # noqa: E402,F401
-from vdense.analysis import count_flops  # noqa: E402
+from vdense.analysis import count_flops, references  # noqa: E402
 from vdense.converters import convert_mvit, convert_swin  # noqa: E402
 from vdense.models import MViT, ScalableViT, Swin  # noqa: E402
 
@@ -136,9 +136,7 @@ def _max_diff(a, b) -> float:
 
 # Each reference: name -> (build(H, W) -> (module, forward returning stage maps), build ours from its weights)
 def _mmdet_swin_t(h, w):
-    from mmdet.models.backbones import SwinTransformer
-    ref = SwinTransformer(embed_dims=96, depths=[2, 2, 6, 2], num_heads=[3, 6, 12, 24], window_size=7,
-                          drop_path_rate=0., out_indices=(0, 1, 2, 3))
+    ref = references.mmdet_swin_t()
     ref.init_weights()
     ref.eval()
     ours = Swin('t', drop_path_rate=0., shift_single_window=True).eval()
@@ -149,12 +147,10 @@ def _mmdet_swin_t(h, w):
 
 
 def _timm_swin_t(h, w):
-    import timm
     if h % 32 or w % 32:
         raise ValueError('timm floors odd sizes in its patch embedding where mmdet/vdense pad: compared at '
                          'multiples of 32 only')
-    ref = timm.create_model('swin_tiny_patch4_window7_224', pretrained=False, img_size=(h, w), features_only=True,
-                            out_indices=(0, 1, 2, 3)).eval()
+    ref = references.timm_swin_t(img_size=(h, w), features_only=True, out_indices=(0, 1, 2, 3)).eval()
     ours = Swin('t', drop_path_rate=0.).eval()
     ours.load_state_dict(convert_swin({k.replace('layers_', 'layers.'): v for k, v in ref.state_dict().items()}),
                          strict=False)
@@ -177,8 +173,7 @@ def _mvit_hwin(h, w):
 
 
 def _mmpretrain_mvit_t(h, w):
-    from mmpretrain.models.backbones import MViT as MMPretrainMViT
-    ref = MMPretrainMViT(arch='tiny', out_scales=[0, 1, 2, 3], drop_path_rate=0.)
+    ref = references.mmpretrain_mvit('tiny', drop_path_rate=0.)
     for name, p in ref.named_parameters():  # its init_weights() would print every tensor: the rel-pos init by hand
         if 'rel_pos' in name:
             torch.nn.init.trunc_normal_(p, std=.02)
@@ -193,10 +188,9 @@ def _mmpretrain_mvit_t(h, w):
 
 
 def _timm_mvit_t(h, w):
-    import timm
     if (h, w) != (224, 224):
         raise ValueError('timm builds its rel-pos tables for one square size and never interpolates them: 224 only')
-    ref = timm.create_model('mvitv2_tiny', pretrained=False).eval()
+    ref = references.timm_mvitv2_t().eval()
     ours = MViT('t', drop_path_rate=0.).eval()
     ours.load_state_dict(convert_mvit(ref.state_dict(), ours.depths), strict=False)
     return ref, lambda x: ref.forward_intermediates(x, intermediates_only=True), ours
