@@ -1,13 +1,13 @@
 #!/usr/bin/env python
 """Export a config's backbone (weights from CHECKPOINT) to ONNX and check it against PyTorch with onnxruntime.
 
-    python tools/export_onnx.py CONFIG CHECKPOINT OUT.onnx [--shape H W] [--opset 17] [--tolerance 1e-4]
+    python tools/export_onnx.py CONFIG CHECKPOINT OUT.onnx [--check-size H W ...] [--opset 17] [--tolerance 1e-4]
 
-Exporter: torch.onnx.export(..., dynamo=False) (TorchScript tracing), opset 17 by default. The graph has a dynamic
-batch axis and the fixed input size --shape (default 224 224); see vdense/deploy/onnx_export.py for why height and
-width are not dynamic yet. After writing, the graph is run by onnxruntime at batch 1 and 3 and compared with the
-PyTorch backbone; above --tolerance (max relative error) the file is removed and the tool ends with one line.
-Needs requirements/export.txt (onnx, onnxruntime).
+Exporter: torch.onnx.export(..., dynamo=False) (TorchScript tracing), opset 17 by default. Batch, height and width
+are dynamic: one file serves every input size (vdense/deploy/onnx_export.py says how). After writing, the graph is
+run by onnxruntime at batch 1 and 3 and at the --check-size sizes (default 224x224 and 800x1216, neither the traced
+size) and compared with the PyTorch backbone; above --tolerance (max relative error) the file is removed and the
+tool ends with one line. Needs requirements/export.txt (onnx, onnxruntime).
 """
 import argparse
 import os
@@ -24,7 +24,8 @@ def parse_args(argv=None):
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('out', help='the .onnx file to write')
-    parser.add_argument('--shape', type=int, nargs=2, default=(224, 224), metavar=('H', 'W'))
+    parser.add_argument('--check-size', type=int, nargs=2, action='append', metavar=('H', 'W'),
+                        help='input sizes onnxruntime is checked at (repeatable; default 224 224 and 800 1216)')
     parser.add_argument('--opset', type=int, default=17)
     parser.add_argument('--tolerance', type=float, default=1e-4)
     return parser.parse_args(argv)
@@ -56,18 +57,19 @@ def export(args):
     from vdense.engine.coverage import model_state_of
     model.load_state_dict(model_state_of(checkpoint), strict=False)
     backbone = model.backbone.eval()
-    h, w = args.shape
-    names = export_backbone_onnx(backbone, args.out, h, w, opset=args.opset)
-    errors = max_relative_errors(backbone, args.out, [(1, h, w), (3, h, w)])
+    names = export_backbone_onnx(backbone, args.out, opset=args.opset)
+    sizes = [tuple(s) for s in (args.check_size or [(224, 224), (800, 1216)])]
+    checks = [(batch, h, w) for (h, w) in sizes for batch in ((1, 3) if h * w <= 224 * 224 * 2 else (1,))]
+    errors = max_relative_errors(backbone, args.out, checks)
     worst = max(errors.values())
     text = ', '.join(f'batch {b} {hh}x{ww}: {e:.2e}' for (b, hh, ww), e in errors.items())
     if worst > args.tolerance:
         os.remove(args.out)
-        raise RuntimeError(f'{args.out}: onnxruntime differs from PyTorch at {h}x{w} (max relative error {text}, '
-                           f'above {args.tolerance:g}); not written. Sizes whose stages need padding do not export '
-                           'correctly yet: use a multiple of 32 * the window size (224 for window 7)')
-    print(f'vdense: {type(backbone).__name__} backbone -> {args.out} (opset {args.opset}, outputs {", ".join(names)}, '
-          f'input (batch, 3, {h}, {w}), batch dynamic); onnxruntime vs PyTorch max relative error {text}', flush=True)
+        raise RuntimeError(f'{args.out}: onnxruntime differs from PyTorch (max relative error {text}, above '
+                           f'{args.tolerance:g}); not written')
+    print(f'vdense: {type(backbone).__name__} backbone -> {args.out} (opset {args.opset}, input (batch, 3, height, '
+          f'width), outputs {", ".join(names)}, all dynamic); onnxruntime vs PyTorch max relative error {text}',
+          flush=True)
 
 
 if __name__ == '__main__':

@@ -1,4 +1,4 @@
 """Deployment helpers: ONNX export of the backbones (and its check against PyTorch with onnxruntime)."""
-from .onnx_export import OnnxUnavailableError, export_backbone_onnx, max_relative_errors
+from .onnx_export import EXPORT_SIZE, OnnxUnavailableError, export_backbone_onnx, max_relative_errors
 
-__all__ = ['OnnxUnavailableError', 'export_backbone_onnx', 'max_relative_errors']
+__all__ = ['EXPORT_SIZE', 'OnnxUnavailableError', 'export_backbone_onnx', 'max_relative_errors']

@@ -1,18 +1,22 @@
-"""ONNX export of a vdense backbone with TorchScript tracing (``torch.onnx.export(..., dynamo=False)``).
+"""ONNX export of a vdense backbone with TorchScript tracing (``torch.onnx.export(..., dynamo=False)``), with
+dynamic batch, height and width.
 
-What the export covers today: a dynamic **batch** axis at a fixed input height and width (the export size). The
-backbones' padding, window index tables, shift masks and MViT's resized relative-position tables are computed
-per input size in Python and cached (vdense/models/layers/window.py, cache.py, decomposed_rel_pos.py); a trace
-records them as constants of the export size, so an ONNX graph with dynamic height/width would run at other
-sizes and give wrong numbers (measured: 2-5 % relative error at 256x320 for a Swin exported at 224). vdense
-therefore fixes H and W in the graph (onnxruntime refuses other sizes) instead of exporting a wrong dynamic
-one. Export once per deployment size.
+The window index tables, shift masks, padding amounts and MViTv2's resized relative-position tables are built from
+the input's size (vdense/models/layers/window.py, decomposed_rel_pos.py). In PyTorch they are cached per size; under
+tracing nothing is cached (vdense/models/layers/cache.py), so the graph builds them from the traced sizes and one
+file serves every input size. Two things made that work: ceil divisions and paddings written on non-negative ints
+(a traced ``-(-H // ws)`` exports as a truncating Div: wrong windows at every padded size), and the trace taken at a
+size that needs padding in every stage (:data:`EXPORT_SIZE`): a branch taken on the sizes (is there padding? does
+the map exceed one window?) is fixed at export, and the padded branch is the general one.
 """
 from typing import Dict, Sequence, Tuple
 
 import torch
 
 DEFAULT_OPSET = 17
+# Traced at a size that needs padding in every stage of every family (stride-32 maps of 11x17, windows of 7/12,
+# SSA strides up to 8): the padded branches are the general ones.
+EXPORT_SIZE = (333, 517)
 
 
 class OnnxUnavailableError(RuntimeError):
@@ -39,20 +43,21 @@ class _Outputs(torch.nn.Module):
         return tuple(self.backbone(x))
 
 
-def export_backbone_onnx(backbone: torch.nn.Module, path: str, height: int, width: int, batch: int = 2,
-                         opset: int = DEFAULT_OPSET) -> Tuple[str, ...]:
-    """Writes ``backbone`` (eval mode) to ``path``: input ``input`` (N, 3, height, width) with N dynamic, outputs
-    ``out{i}`` for each of its ``out_indices``. Returns the output names."""
+def export_backbone_onnx(backbone: torch.nn.Module, path: str, trace_size: Tuple[int, int] = EXPORT_SIZE,
+                         batch: int = 2, opset: int = DEFAULT_OPSET) -> Tuple[str, ...]:
+    """Writes ``backbone`` (eval mode) to ``path``: input ``input`` (N, 3, H, W), outputs ``out{i}`` (N, C_i, H_i,
+    W_i) for each of its ``out_indices``, N, H and W dynamic. Returns the output names."""
     _require('onnx')
     backbone = backbone.eval()
     names = tuple(f'out{i}' for i in backbone.out_indices)
-    x = torch.randn(batch, 3, height, width)
+    x = torch.randn(batch, 3, *trace_size)
     import warnings
+    dynamic = {'input': {0: 'batch', 2: 'height', 3: 'width'},
+               **{n: {0: 'batch', 2: f'{n}_height', 3: f'{n}_width'} for n in names}}
     with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # TracerWarnings about Python ints from shapes: the H, W are fixed
+        warnings.simplefilter('ignore')  # TracerWarnings about the size branches: see the module doc
         torch.onnx.export(_Outputs(backbone), (x,), path, dynamo=False, opset_version=opset,
-                          input_names=['input'], output_names=list(names),
-                          dynamic_axes={'input': {0: 'batch'}, **{n: {0: 'batch'} for n in names}})
+                          input_names=['input'], output_names=list(names), dynamic_axes=dynamic)
     import onnx
     onnx.checker.check_model(onnx.load(path))
     return names

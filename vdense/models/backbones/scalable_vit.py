@@ -108,7 +108,9 @@ class SSA(nn.Module):
         if self.sr_ratio > 1:
             src = x.permute(0, 3, 1, 2)
             # Pad to the stride so borders of odd sizes (and maps smaller than sr) still give keys.
-            pad_h, pad_w = (-H) % self.sr_ratio, (-W) % self.sr_ratio
+            # non-negative operands only (traced for ONNX, the modulo of a negative int can take the other sign)
+            sr = self.sr_ratio
+            pad_h, pad_w = (sr - H % sr) % sr, (sr - W % sr) % sr
             if pad_h or pad_w:
                 src = F.pad(src, (0, pad_w, 0, pad_h))
             src = self.norm_act(self.reduction(src).flatten(2).transpose(1, 2))

@@ -14,6 +14,8 @@ def cpu_cached(maxsize: int):
       that a later training pass cannot save for backward.
     - A hit is a plain dict lookup, which ``torch.compile`` traces (the tables become graph inputs); only a miss
       runs the building code, which is data-dependent and kept out of the graph.
+    - Under ``torch.jit.trace`` (ONNX export) nothing is cached or looked up: the tables are built from the traced
+      sizes, so the exported graph builds them for whatever input size it is given.
     """
     def decorator(fn):
         cache = {}
@@ -29,6 +31,8 @@ def cpu_cached(maxsize: int):
 
         @functools.wraps(fn)
         def lookup(*args, **kwargs):
+            if torch.jit.is_tracing():
+                return fn(*args, **kwargs)
             key = (args, tuple(kwargs.items()))
             value = cache.get(key)
             return build(key, args, kwargs) if value is None else value

@@ -22,7 +22,9 @@ class ConvPatchEmbed(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.pad_to_stride:
-            pad_h, pad_w = (-x.shape[2]) % self.stride, (-x.shape[3]) % self.stride
+            # non-negative operands only: a traced (ONNX) modulo of a negative int can take the other sign
+            pad_h = (self.stride - x.shape[2] % self.stride) % self.stride
+            pad_w = (self.stride - x.shape[3] % self.stride) % self.stride
             if pad_h or pad_w:
                 x = F.pad(x, (0, pad_w, 0, pad_h))
         return self.norm(self.proj(x).permute(0, 2, 3, 1))

@@ -27,7 +27,8 @@ def window_grid(H: int, W: int, window_size: int, shift: int = 0,
     """The cached index tables for one map size; the padding is at the bottom/right and the shift is applied
     to the padded map (``torch.roll(x, (-shift, -shift))``), exactly as the Swin reference code does."""
     ws = window_size
-    Hp, Wp = -(-H // ws) * ws, -(-W // ws) * ws
+    # Ceil division on non-negative ints only: traced for ONNX, -(-H // ws) becomes a truncating Div (wrong).
+    Hp, Wp = (H + ws - 1) // ws * ws, (W + ws - 1) // ws * ws
     rows = (torch.arange(Hp) + shift) % Hp
     cols = (torch.arange(Wp) + shift) % Wp
     valid = (rows[:, None] < H) & (cols[None, :] < W)
