@@ -104,10 +104,17 @@ class SwinBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, H, W, C = x.shape
         ws = self.window_size
-        shift = ws // 2 if self.shift and (self.shift_single_window or max(H, W) > ws) else 0
+        if self.shift and not self.shift_single_window and torch.jit.is_tracing():
+            # ONNX export: whether the map exceeds one window is decided in the graph (H, W are traced tensors),
+            # so one exported file shifts exactly where this code does at every input size.
+            shift = (max(H, W) > ws).long() * (ws // 2)
+            masked = True  # a shift of 0 gives an all-zero mask
+        else:
+            shift = ws // 2 if self.shift and (self.shift_single_window or max(H, W) > ws) else 0
+            masked = shift != 0
         # Zero padding (after norm1, as the references pad), the cyclic shift and the partition: one gather.
         grid = window_grid(H, W, ws, shift, x.device)
-        mask = shifted_window_mask(H, W, ws, shift, x.device, batch=B) if shift else None
+        mask = shifted_window_mask(H, W, ws, shift, x.device, batch=B) if masked else None
         attn = windows_to_map(self.attn(map_to_windows(self.norm1(x), grid), mask), grid, H, W)
         x = add_residual(x, self.drop_path(attn))
         return add_residual(x, self.drop_path(self.mlp(self.norm2(x))))

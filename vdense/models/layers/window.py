@@ -81,12 +81,13 @@ def shifted_window_mask(H: int, W: int, window_size: int, shift: int,
         return expand_window_mask(shifted_window_mask(H, W, window_size, shift, device).unsqueeze(1), batch)
     grid = window_grid(H, W, window_size, shift)
     Hp, Wp = grid.padded_hw
-    labels = torch.zeros(Hp, Wp)
-    bounds = (slice(0, -window_size), slice(-window_size, -shift), slice(-shift, None))
-    for i, hs in enumerate(bounds):
-        for j, ws in enumerate(bounds):
-            labels[hs, ws] = i * 3 + j
+
+    def regions(n):  # 0 before the last window, 1 in it, 2 in the wrapped-around border (comparisons: traceable)
+        pos = torch.arange(n)
+        return (pos >= n - window_size).long() + (pos >= n - shift).long()
+
     # The labels are in the coordinates of the shifted map (the wrapped-around border is its own region).
+    labels = regions(Hp)[:, None] * 3 + regions(Wp)[None, :]
     windows = labels.view(Hp // window_size, window_size, Wp // window_size, window_size)
     windows = windows.permute(0, 2, 1, 3).reshape(grid.num_windows, -1)
     diff = windows[:, None, :] - windows[:, :, None]
