@@ -1,12 +1,14 @@
 """Checkpoints are data: no entry point runs code from one, and every bad file ends a tool with one line.
 
 Entry points that read checkpoints: tools/test.py, tools/train.py (--resume, load_from, a backbone's init_cfg),
-tools/convert_checkpoint.py, tools/export_backbone.py. Each is given a file crafted to run code through its pickle
-(a ``__reduce__`` calling ``exec``) and one whose metadata holds code (mmengine's resume runs ``meta['config']``
-through ``Config.fromstring``; ``meta['cfg']`` is what mmengine's inferencer would run), and must not run it.
+tools/convert_checkpoint.py, tools/export_backbone.py, tools/infer.py, tools/export_onnx.py. Each is given a file
+crafted to run code through its pickle (a ``__reduce__`` calling ``exec``) and one whose metadata holds code
+(mmengine's resume runs ``meta['config']`` through ``Config.fromstring``; ``meta['cfg']`` is what mmengine's
+inferencer would run), and must not run it.
 """
 import importlib.util
 import os.path as osp
+from pathlib import Path
 
 import pytest
 import torch
@@ -98,7 +100,7 @@ def with_code_in_pickle(src, dst, marker):
 
 # ---- the pickle: refused by every entry point, nothing runs ------------------------------------------------------
 
-ENTRY_POINTS = ['test', 'load_from', 'init_cfg', 'convert', 'export']
+ENTRY_POINTS = ['test', 'load_from', 'init_cfg', 'convert', 'export', 'infer', 'export_onnx']
 
 
 def _entry_point_args(entry, ckpt, small_coco, tmp_path):
@@ -114,6 +116,12 @@ def _entry_point_args(entry, ckpt, small_coco, tmp_path):
                          'train_cfg.val_interval=10')
     if entry == 'convert':
         return 'convert_checkpoint', (ckpt, tmp_path / 'out.pth')
+    if entry == 'infer':
+        image = sorted(Path(small_coco, 'val').glob('*.jpg'))[0]
+        return 'infer', (DEMO_CONFIG, ckpt, image, '--out-dir', tmp_path / 'infer')
+    if entry == 'export_onnx':
+        pytest.importorskip('onnxruntime', reason='onnxruntime not installed (pip install -r requirements/export.txt)')
+        return 'export_onnx', (DEMO_CONFIG, ckpt, tmp_path / 'backbone.onnx', '--check-size', 96, 96)
     return 'export_backbone', (ckpt, tmp_path / 'out.pth')
 
 
