@@ -42,7 +42,11 @@ def main(argv=None):
 
 
 def export(args):
+    import logging
+
     from mmengine.config import Config
+    from mmengine.logging import MMLogger
+    MMLogger.get_current_instance().setLevel(logging.WARNING)  # no per-tensor init report: the weights are loaded
 
     from vdense.deploy import export_backbone_onnx, max_relative_errors
     from vdense.engine import MIN_COVERAGE_TEST, check_coverage, ensure_not_overwriting, read_checkpoint
