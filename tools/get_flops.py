@@ -8,6 +8,8 @@
 FLOPs are fused multiply-adds (fvcore/mmengine counting, what the papers call FLOPs), attention matmuls included.
 Default input sizes follow the papers: 800x1280 for detection, 512x2048 for segmentation (the Swin/ScalableViT
 papers' UperNet numbers), 224x224 for classification. No weights are read: the counts depend on shapes only.
+Mask heads are counted on 100 RoIs, as mmdet's Mask R-CNN tensor forward does and as at test time (at most 100
+detections), for Cascade Mask R-CNN too, whose tensor forward would run its three mask heads on all 1000 proposals.
 """
 import argparse
 import logging
@@ -46,6 +48,39 @@ class _TensorForward(torch.nn.Module):
         return self.model(inputs, self.samples, mode='tensor')
 
 
+MASK_ROIS = 100  # mmdet's StandardRoIHead.forward: mask_rois = rois[:100]
+
+
+class _MaskHeadsOnTestTimeRoIs:
+    """Within the block, a CascadeRoIHead runs each stage's mask head on its first ``MASK_ROIS`` RoIs only.
+
+    The rows beyond are zeros, so the surrounding shapes (per-image splits, mask merging) stay as mmdet has them.
+    """
+
+    def __init__(self, model):
+        from mmdet.models.roi_heads import CascadeRoIHead
+        head = getattr(model, 'roi_head', None)
+        self.head = head if isinstance(head, CascadeRoIHead) and head.with_mask else None
+
+    def __enter__(self):
+        if self.head is not None:
+            full_forward = type(self.head)._mask_forward.__get__(self.head)
+
+            def mask_forward_on_first_rois(stage, x, rois):
+                results = full_forward(stage, x, rois[:MASK_ROIS])
+                preds = results['mask_preds']
+                rest = preds.new_zeros((len(rois) - len(preds), ) + preds.shape[1:])
+                results['mask_preds'] = torch.cat([preds, rest])
+                return results
+
+            self.head._mask_forward = mask_forward_on_first_rois
+        return self
+
+    def __exit__(self, *exc):
+        if self.head is not None:
+            del self.head._mask_forward  # the class's method again
+
+
 def analyse(path: str, shape=None) -> dict:
     cfg = Config.fromfile(path)
     scope = cfg.get('default_scope')
@@ -54,8 +89,10 @@ def analyse(path: str, shape=None) -> dict:
     h, w = shape or DEFAULT_SHAPES[scope]
     model = build_model_from_config(cfg).eval()
     image = torch.randn(1, 3, h, w)
+    with _MaskHeadsOnTestTimeRoIs(model):
+        flops = count_flops(_TensorForward(model, scope, h, w), (image,))
     return dict(config=osp.basename(path), scope=scope, shape=f'{h}x{w}',
-                params=count_params(model), flops=count_flops(_TensorForward(model, scope, h, w), (image,)),
+                params=count_params(model), flops=flops,
                 backbone_params=count_params(model.backbone), backbone_flops=count_flops(model.backbone, (image,)))
 
 
