@@ -72,8 +72,9 @@ def identify_backbone(checkpoint: Mapping, family: Optional[str] = None,
             # Output norms a classifier/detector does not have are expected to be missing.
             missing = [k for k in missing if not k.startswith('norm')]
             score = (len(loadable) - 10 * (len(unexpected) + len(mismatched) + len(missing)), -len(missing))
-            candidate = Identified(name, variant, dict(loadable), num_source, max(num_source - len(state), 0),
-                                   missing, unexpected, mismatched)
+            candidate = Identified(family=name, arch=variant, state=dict(loadable), num_source=num_source,
+                                   dropped=max(num_source - len(state), 0), missing=missing, unexpected=unexpected,
+                                   mismatched=mismatched)
             if best is None or score > best[0]:
                 best = (score, candidate)
     if best is None or not best[1].state:
@@ -84,16 +85,19 @@ def identify_backbone(checkpoint: Mapping, family: Optional[str] = None,
 
 def identify_in_checkpoint(checkpoint: Mapping, family: Optional[str] = None) -> Identified:
     """The backbone of any checkpoint vdense reads: a released/foreign backbone or classifier, a vdense backbone-only
-    file, or a whole detector/segmentor/classifier training checkpoint (``backbone.`` weights; a custom arch is read
-    from the config text mmengine stores with it, parsed as data, never run)."""
+    file (family and arch from its meta), or a whole detector/segmentor/classifier training checkpoint (``backbone.``
+    weights; a custom arch is read from the config text mmengine stores with it, parsed as data, never run)."""
     from .config_text import backbone_from_config_text
     from .utils import strip_backbone_prefix
     state = unwrap_state_dict(checkpoint)
     arch = None
+    meta = checkpoint.get('meta') if isinstance(checkpoint.get('meta'), Mapping) else {}
     if any(k.startswith('backbone.') for k in state):
-        meta = checkpoint.get('meta') if isinstance(checkpoint.get('meta'), Mapping) else {}
         hint = backbone_from_config_text(meta.get('cfg'))
-        if hint is not None and hint[0] in _families() and family in (None, hint[0]):
-            family, arch = hint
         checkpoint = {'state_dict': strip_backbone_prefix(state)}
+    else:  # a vdense backbone-only file names its family and arch (a custom dict arch fits no zoo variant)
+        arch_hint = meta.get('arch') if isinstance(meta.get('arch'), (str, dict)) else None
+        hint = (meta['family'], arch_hint) if isinstance(meta.get('family'), str) else None
+    if hint is not None and hint[0] in _families() and family in (None, hint[0]):
+        family, arch = hint
     return identify_backbone(checkpoint, family, arch)
