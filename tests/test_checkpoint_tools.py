@@ -41,7 +41,7 @@ def test_convert_checkpoint_writes_a_loadable_backbone(tmp_path, official_scalab
     via = ScalableViT('s', init_cfg=dict(type='Pretrained', checkpoint=str(out)))
     direct.init_weights(), via.init_weights()
     torch.testing.assert_close(direct.state_dict()['norm3.weight'], via.state_dict()['norm3.weight'])
-    torch.testing.assert_close(direct.state_dict()['stages.2.7.attn.q.weight'],
+    torch.testing.assert_close(direct.state_dict()['stages.2.blocks.7.attn.q.weight'],
                                released['model']['stages.2.7.attn.q.weight'])
 
 

@@ -158,23 +158,30 @@ def _detectron2_attention(attn, x):
     return attn.proj(out)
 
 
+
+def _blocks(model):
+    """The blocks of all stages, in order."""
+    return [b for stage in model.stages for b in stage.blocks]
+
+
 @pytest.mark.parametrize('block_index,hw', [(0, (61, 83)), (1, (45, 29)), (3, (22, 17))])
 def test_hwin_attention_matches_detectron2(block_index, hw):
     torch.manual_seed(0)
     # Windows of 8 tokens at stage 1 (4 / 2 / 1 later): odd maps need padding at every stage.
     model = perturb(MViT(dict(embed_dims=32, depths=[1, 2, 2, 1], num_heads=[1, 2, 4, 8]), use_hwin=True,
                           window_size=8, adaptive_kv_stride=2))
-    attn = model.blocks[block_index].attn
+    block = _blocks(model)[block_index]
+    attn = block.attn
     assert attn.window is not None
-    x = torch.randn(2, *hw, model.blocks[block_index].norm1.normalized_shape[0])
+    x = torch.randn(2, *hw, block.norm1.normalized_shape[0])
     with torch.no_grad():
         torch.testing.assert_close(attn(x), _detectron2_attention(attn, x), atol=1e-5, rtol=1e-5)
 
 
 def test_hwin_layout_follows_detectron2():
     model = MViT('t', use_hwin=True)
-    windows = [b.attn.window for b in model.blocks]
-    kv_strides = [b.attn.pool_k.stride[0] for b in model.blocks]
+    windows = [b.attn.window for b in _blocks(model)]
+    kv_strides = [b.attn.pool_k.stride[0] for b in _blocks(model)]
     # T: blocks 0 | 1 2 | 3 4 5 6 7 | 8 9; the last block of stages 2-4 is global, and those of stages 2-3
     # pool K/V with twice the stride.
     assert windows == [(56, 14), (28, 28), None, (14, 28), (14, 14), (14, 14), (14, 14), None, (7, 14), None]
@@ -189,7 +196,7 @@ def test_hwin_at_224_equals_global_attention_with_the_same_strides():
     hwin = perturb(MViT('t', use_hwin=True, drop_path_rate=0.))
     plain = MViT('t', drop_path_rate=0.)
     plain.load_state_dict(hwin.state_dict())
-    for a, b in zip(hwin.blocks, plain.blocks):
+    for a, b in zip(_blocks(hwin), _blocks(plain)):
         b.attn.pool_k.stride = b.attn.pool_v.stride = a.attn.pool_k.stride
     x = torch.randn(1, 3, 224, 224)
     with torch.no_grad():
@@ -233,19 +240,20 @@ def test_frozen_stages_and_with_cp():
     model = MViT(SMALL, frozen_stages=1, drop_path_rate=0.)
     model.init_weights()
     model.train()
-    assert not model.patch_embed.training and not model.blocks[0].training and not model.norm0.training
-    assert model.blocks[1].training
+    assert not model.patch_embed.training and not model.stages[0].blocks[0].training and not model.norm0.training
+    assert model.stages[1].blocks[0].training
     assert_with_cp_same_gradients(model, MViT(SMALL, frozen_stages=1, drop_path_rate=0., with_cp=True))
-    assert all(p.grad is None for p in model.blocks[0].parameters())
+    assert all(p.grad is None for p in model.stages[0].blocks[0].parameters())
     assert all(p.grad is None for p in model.patch_embed.parameters())
-    assert all(p.grad is not None for p in model.blocks[1].parameters())
+    assert all(p.grad is not None for p in model.stages[1].blocks[0].parameters())
 
 
 def test_rel_pos_tables_resized_for_another_img_size(tmp_path):
     src = MViT(SMALL)
     src.init_weights()
     big = _load(MViT(SMALL, img_size=320), {'state_dict': src.state_dict()}, tmp_path, 'small.pth')
-    assert big.blocks[0].attn.rel_pos_h.shape[0] == 2 * 80 - 1 and src.blocks[0].attn.rel_pos_h.shape[0] == 111
+    assert big.stages[0].blocks[0].attn.rel_pos_h.shape[0] == 2 * 80 - 1
+    assert src.stages[0].blocks[0].attn.rel_pos_h.shape[0] == 111
     for k, v in src.state_dict().items():
         if 'rel_pos' not in k:
             torch.testing.assert_close(big.state_dict()[k], v)

@@ -6,7 +6,7 @@ import torch
 
 from tests.helpers import assert_with_cp_same_gradients, probe_loss
 from tests.reference.scalable_vit_reference import RefScalableViT
-from vdense.converters import convert_scalable_vit
+from vdense.converters import convert_scalable_vit, scalable_vit_keys_from_v1
 from vdense.models.backbones.scalable_vit import IWSA, ScalableViT
 
 TINY = dict(embed_dims=[32, 64, 128, 256], depths=[2, 2, 2, 2], num_heads=[1, 2, 4, 8],
@@ -102,9 +102,9 @@ def test_frozen_stages(frozen_stages):
     model.init_weights()
     model.train()
     probe_loss(model(torch.randn(2, 3, 64, 64))).backward()
-    frozen = [model.patch_embeds[0]]
+    frozen = [model.patch_embed]
     for i in range(frozen_stages):
-        frozen += [model.patch_embeds[i], model.pos_block[i], model.stages[i], getattr(model, f'norm{i}')]
+        frozen += [model.stages[i], getattr(model, f'norm{i}')]
     frozen_ids = {id(p) for m in frozen for p in m.parameters()}
     for m in frozen:
         assert not m.training
@@ -125,7 +125,7 @@ def test_with_cp_gives_the_same_gradients():
 def test_drop_path_rises_linearly():
     model = ScalableViT('s', drop_path_rate=0.3)
     rates = [blk.drop_path.drop_prob if hasattr(blk.drop_path, 'drop_prob') else 0.
-             for stage in model.stages for blk in stage]
+             for stage in model.stages for blk in stage.blocks]
     assert rates[0] == 0 and rates[-1] == pytest.approx(0.3)
     assert rates == pytest.approx(torch.linspace(0, 0.3, 26).tolist())
 
@@ -142,6 +142,11 @@ def test_parameter_counts(arch, official, backbone_m, official_scalable_vit_shap
     assert round(ours / 1e6, 2) == backbone_m
 
 
+def _our_key(k):
+    """Where an official key lives in ours: their stage layout renamed, their final norm our last output norm."""
+    return 'norm3.' + k[5:] if k.startswith('norm.') else scalable_vit_keys_from_v1([k]).get(k, k)
+
+
 @pytest.mark.parametrize('arch,official', [('s', 'scalable_vit_small'), ('b', 'scalable_vit_base'),
                                            ('l', 'scalable_vit_large')])
 def test_official_keys_and_shapes_map_exactly(arch, official, official_scalable_vit_shapes):
@@ -152,7 +157,7 @@ def test_official_keys_and_shapes_map_exactly(arch, official, official_scalable_
     assert set(converted) == set(ours)
     for k in official_shapes:
         if not k.startswith('head.'):
-            assert tuple(official_shapes[k]) == ours['norm3.' + k[5:] if k.startswith('norm.') else k], k
+            assert tuple(official_shapes[k]) == ours[_our_key(k)], k
 
 
 def test_loads_the_official_checkpoint(official_scalable_vit_shapes, tmp_path):
@@ -165,7 +170,7 @@ def test_loads_the_official_checkpoint(official_scalable_vit_shapes, tmp_path):
     ours = model.state_dict()
     for k, v in state.items():
         if not k.startswith('head.'):
-            torch.testing.assert_close(ours['norm3.' + k[5:] if k.startswith('norm.') else k], v)
+            torch.testing.assert_close(ours[_our_key(k)], v)
 
 
 def test_loads_mmdet_layout_and_reports_mismatches(tmp_path, capsys):

@@ -2,7 +2,7 @@
 dynamic batch, height and width.
 
 The window index tables, shift masks, padding amounts and MViTv2's resized relative-position tables are built from
-the input's size (vdense/models/layers/window.py, decomposed_rel_pos.py). In PyTorch they are cached per size; under
+the input's size (vdense/models/layers/window.py, relative_position.py). In PyTorch they are cached per size; under
 tracing nothing is cached (vdense/models/layers/cache.py), so the graph builds them from the traced sizes and one
 file serves every input size. Two things made that work: ceil divisions and paddings written on non-negative ints
 (a traced ``-(-H // ws)`` exports as a truncating Div: wrong windows at every padded size), and the trace taken at a

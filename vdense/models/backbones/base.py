@@ -1,9 +1,10 @@
-"""What every hierarchical backbone shares: output selection and norms, freezing, checkpointing, pretrained loading."""
-from typing import Callable, Dict, List, Sequence, Tuple, Union
+"""What every hierarchical backbone shares: the stage loop, arch resolution, output selection and norms, freezing,
+pretrained loading and the renaming of older vdense layouts."""
+import copy
+from typing import Callable, Dict, Iterable, List, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from mmengine.runner.checkpoint import CheckpointLoader
@@ -14,21 +15,32 @@ from vdense.engine.coverage import MIN_COVERAGE_INIT
 
 
 class HierarchicalBackbone(BaseModule):
-    """Base of the vdense backbones.
+    """Base of the vdense backbones: a stem ``patch_embed``, then ``stages[i]`` (:class:`~vdense.models.layers.Stage`:
+    ``downsample``, ``blocks``, a forward), each stage's output through its own norm ``norm{i}``.
 
-    Subclasses build their layers, then call :meth:`_build_output_norms`, and implement :meth:`stage_modules`
-    (the modules of stage ``i``, its downsampling included), :meth:`init_from_scratch` and
-    :meth:`convert_checkpoint` (any supported checkpoint layout -> this class's state-dict keys).
+    Subclasses build their stem and stages, then call :meth:`_build_output_norms`, and implement
+    :meth:`init_from_scratch`, :meth:`convert_checkpoint` (any supported checkpoint layout -> this class's
+    state-dict keys) and :meth:`_keys_from_v1` (renames of the pre-stage-shape vdense layout).
 
     Args:
+        arch: a variant name of ``arch_zoo`` (or an ``arch_aliases`` alias), or a dict; see :meth:`resolve_arch`.
         out_indices: stages whose outputs are returned, each through its own norm ``norm{i}``.
-        frozen_stages: -1 freezes nothing, 0 the stem (first downsampling), k the stem and the first k stages
-            (parameters get no gradient, modules stay in eval mode through ``train()``).
+        frozen_stages: -1 freezes nothing, 0 the stem, k the stem and the first k stages (parameters get no
+            gradient, modules stay in eval mode through ``train()``).
         with_cp: activation checkpointing per block: less memory for some recomputation.
     """
+    # 2: one stage shape (stages.i.{downsample, blocks.j, pos_block}); 1 (or no version): the layout before it.
+    _version = 2
+    arch_zoo: Dict[str, dict] = {}       # variant name -> settings
+    arch_aliases: Dict[str, str] = {}    # e.g. 'tiny' -> 't'
+    # Swin (as mmdet) counts the patch merging that ends a stage as part of it for freezing; the others freeze the
+    # downsampling at the start of each frozen stage.
+    freezes_next_downsample = False
 
-    def __init__(self, out_indices: Sequence[int], frozen_stages: int, with_cp: bool, init_cfg=None):
+    def __init__(self, arch: Union[str, dict], out_indices: Sequence[int], frozen_stages: int, with_cp: bool,
+                 init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        self.arch_settings = self.resolve_arch(arch)
         self.out_indices = tuple(out_indices)
         self.frozen_stages = frozen_stages
         self.with_cp = with_cp
@@ -37,14 +49,16 @@ class HierarchicalBackbone(BaseModule):
     # ---- to implement -------------------------------------------------------------------------------------
     num_stages: int
     num_features: List[int]
-    arch_zoo: Dict[str, dict] = {}       # variant name -> settings
-    arch_aliases: Dict[str, str] = {}    # e.g. 'tiny' -> 't'
+    patch_embed: nn.Module
+    stages: nn.ModuleList
 
-    def forward_stages(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        """(B, 3, H, W) -> the ``out_indices`` stages' normed NCHW maps."""
-        raise NotImplementedError
+    @classmethod
+    def _check_arch(cls, cfg: dict) -> dict:
+        """Completes (defaults, other projects' forms) and validates a copy of an arch's settings; raises ValueError."""
+        return cfg
 
-    def stage_modules(self, i: int) -> List[nn.Module]:
+    def _keys_from_v1(self, keys: Iterable[str], prefix: str) -> Dict[str, str]:
+        """``{old: new}`` for the keys (under ``prefix``) in the layout before the stages shared one shape."""
         raise NotImplementedError
 
     def init_from_scratch(self) -> None:
@@ -54,11 +68,50 @@ class HierarchicalBackbone(BaseModule):
         raise NotImplementedError
 
     # ---- shared machinery ---------------------------------------------------------------------------------
+    @property
+    def with_cp(self) -> bool:
+        return self._with_cp
+
+    @with_cp.setter
+    def with_cp(self, value: bool) -> None:
+        # the stages checkpoint their blocks; a later assignment reaches them too
+        self._with_cp = value
+        for stage in getattr(self, 'stages', ()):
+            stage.with_cp = value
+
+    @classmethod
+    def resolve_arch(cls, arch: Union[str, dict]) -> dict:
+        """A copy of a named variant's settings, or of a dict arch, completed and checked by :meth:`_check_arch`."""
+        if isinstance(arch, str):
+            key = cls.arch_aliases.get(arch.lower(), arch.lower())
+            if key not in cls.arch_zoo:
+                raise ValueError(f'unknown {cls.__name__} arch {arch!r}: choose from {sorted(cls.arch_zoo)} '
+                                 f'or {sorted(cls.arch_aliases)}, or pass a dict')
+            arch = cls.arch_zoo[key]
+        return cls._check_arch(copy.deepcopy(dict(arch)))
+
+    @classmethod
+    def _require_arch_keys(cls, cfg: dict, required: Sequence[str]) -> None:
+        missing = set(required) - set(cfg)
+        if missing:
+            raise ValueError(f'a {cls.__name__} arch dict needs {sorted(required)}; {sorted(missing)} missing '
+                             f'from {sorted(cfg)}')
+
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """(B, 3, H, W), any H and W -> the ``out_indices`` stages' normed NCHW maps (strides 4, 8, 16, 32)."""
         if torch.compiler.is_compiling():
             self._build_tables_for(x)
         return self.forward_stages(x)
+
+    def forward_stages(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """(B, 3, H, W) -> the ``out_indices`` stages' normed NCHW maps."""
+        x = self.patch_embed(x)
+        outs = []
+        for i, stage in enumerate(self.stages):
+            x = stage(x)
+            if i in self.out_indices:
+                outs.append(self._output(i, x))
+        return tuple(outs)
 
     @torch.compiler.disable
     def _build_tables_for(self, x: torch.Tensor) -> None:
@@ -72,20 +125,16 @@ class HierarchicalBackbone(BaseModule):
                 self.forward_stages(x)  # same random draws (drop path) for the real pass that follows
             self._shapes_with_tables.add(shape)
 
-    @classmethod
-    def _arch_settings(cls, arch: Union[str, dict], required: Sequence[str]) -> dict:
-        """A copy of a named variant's settings, or of a dict arch checked for the ``required`` keys."""
-        if isinstance(arch, str):
-            key = cls.arch_aliases.get(arch.lower(), arch.lower())
-            if key not in cls.arch_zoo:
-                raise ValueError(f'unknown {cls.__name__} arch {arch!r}: choose from {sorted(cls.arch_zoo)} '
-                                 f'or {sorted(cls.arch_aliases)}, or pass a dict')
-            return dict(cls.arch_zoo[key])
-        missing = set(required) - set(arch)
-        if missing:
-            raise ValueError(f'a {cls.__name__} arch dict needs {sorted(required)}; {sorted(missing)} missing '
-                             f'from {sorted(arch)}')
-        return dict(arch)
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, *args, **kwargs):
+        # Whole detector/segmentor checkpoints reach here through mmengine's load_from, bypassing the converters:
+        # keys saved before the stages shared one shape are renamed in place (PyTorch hands the same dict on to
+        # the children). Checkpoints of this version skip it; unversioned ones (converted or hand-made dicts) are
+        # renamed only where they are in the old layout, which the family functions tell unambiguously.
+        if (local_metadata.get('version') or 1) < 2:
+            renames = self._keys_from_v1([k for k in state_dict if k.startswith(prefix)], prefix)
+            values = {old: state_dict.pop(old) for old in renames}  # all out first: renames may chain
+            state_dict.update((renames[old], v) for old, v in values.items())
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, *args, **kwargs)
 
     def _build_output_norms(self, norm_layer: Callable[[int], nn.Module]) -> None:
         # Checked here, the one place every subclass calls once its stage count is known.
@@ -102,19 +151,16 @@ class HierarchicalBackbone(BaseModule):
         """Channels-last stage output -> normed NCHW map."""
         return getattr(self, f'norm{i}')(x).permute(0, 3, 1, 2).contiguous()
 
-    def _run_block(self, block: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad and torch.is_grad_enabled():
-            return cp.checkpoint(block, x, use_reentrant=False)
-        return block(x)
-
     def _frozen_modules(self) -> List[nn.Module]:
         if self.frozen_stages < 0:
             return []
-        modules = [self.stage_modules(0)[0]]  # the stem: stage 0's downsampling
-        for i in range(min(self.frozen_stages, self.num_stages)):
-            modules += self.stage_modules(i)
+        modules = [self.patch_embed]
+        for i in range(self.frozen_stages):
+            modules.append(self.stages[i])
             if i in self.out_indices:
                 modules.append(getattr(self, f'norm{i}'))
+        if self.freezes_next_downsample and 0 < self.frozen_stages < self.num_stages:
+            modules.append(self.stages[self.frozen_stages].downsample)
         return modules
 
     def _freeze_stages(self) -> None:

@@ -9,7 +9,7 @@ maps travel channels-last (B, H, W, C), and any input size works (pooling convs 
 pooled Q/K/V maps with zeros to whole windows, as detectron2 does).
 """
 from functools import partial
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -18,15 +18,15 @@ from mmcv.cnn.bricks import DropPath
 from mmengine.model.weight_init import trunc_normal_
 
 from vdense.converters.identify import register_family
-from vdense.converters.mvit import convert_mvit
+from vdense.converters.mvit import convert_mvit, mvit_keys_from_v1
 from vdense.converters.tables import fit_position_tables
 from vdense.registry import MODELS
 
 from ..layers import (
     ConvPatchEmbed,
     Mlp,
-    add_residual,
-    decomposed_rel_pos,
+    Stage,
+    decomposed_relative_position_bias,
     init_linear_and_layer_norm,
     map_to_windows,
     window_grid,
@@ -58,8 +58,8 @@ class PoolingAttention(nn.Module):
         self.qkv = nn.Linear(dim, dim_out * 3, bias=qkv_bias)
         self.proj = nn.Linear(dim_out, dim_out)
         for name, stride in (('q', stride_q), ('k', stride_kv), ('v', stride_kv)):
-            self.add_module(f'pool_{name}', nn.Conv2d(head_dim, head_dim, pool_kernel, stride, pool_kernel // 2,
-                                                      groups=head_dim, bias=False))
+            self.add_module(f'pool_{name}', nn.Conv2d(head_dim, head_dim, kernel_size=pool_kernel, stride=stride,
+                                                      padding=pool_kernel // 2, groups=head_dim, bias=False))
             self.add_module(f'norm_{name}', norm_layer(head_dim))
         if rel_pos_size is not None:
             self.rel_pos_h = nn.Parameter(torch.zeros(rel_pos_size, head_dim))
@@ -67,17 +67,20 @@ class PoolingAttention(nn.Module):
         else:
             self.rel_pos_h = self.rel_pos_w = None
 
-    def _pooled(self, x: torch.Tensor, i: int, pool: nn.Conv2d, norm: nn.Module) -> torch.Tensor:
-        """Part ``i`` (q, k, v) of the qkv projection of x (B, H, W, C), pooled and normed: (B, H', W', heads, hd).
+    def _pooled(self, x: torch.Tensor, part: int, pool: nn.Conv2d, norm: nn.Module) -> torch.Tensor:
+        """Part ``part`` (0, 1, 2: q, k, v) of the qkv projection of x (B, H, W, C), pooled and normed:
+        (B, H', W', heads, hd).
 
         Projected on its own (rows of ``qkv.weight``) so the conv reads a dense channels-last map, and pooled as one
         (B, C, H, W) depthwise conv with the per-head kernel tiled over the heads: no (B * heads) relayout.
         """
         C, nh = self.dim_out, self.num_heads
-        bias = None if self.qkv.bias is None else self.qkv.bias[i * C:(i + 1) * C]
-        t = F.linear(x, self.qkv.weight[i * C:(i + 1) * C], bias)
+        rows = slice(part * C, (part + 1) * C)
+        bias = None if self.qkv.bias is None else self.qkv.bias[rows]
+        t = F.linear(x, self.qkv.weight[rows], bias)
         weight = pool.weight if nh == 1 else pool.weight.repeat(nh, 1, 1, 1)
-        t = F.conv2d(t.permute(0, 3, 1, 2), weight, None, pool.stride, pool.padding, groups=C).permute(0, 2, 3, 1)
+        t = F.conv2d(t.permute(0, 3, 1, 2), weight, stride=pool.stride, padding=pool.padding, groups=C)
+        t = t.permute(0, 2, 3, 1)
         B, H, W, _ = t.shape
         return norm(t.reshape(B, H, W, nh, C // nh))
 
@@ -87,31 +90,44 @@ class PoolingAttention(nn.Module):
         mask = None
         if self.rel_pos_h is not None:
             # The reference adds the term to the already scaled logits, computed from the UNSCALED q.
-            mask = decomposed_rel_pos(qt, q_hw, k_hw, self.rel_pos_h, self.rel_pos_w).to(q.dtype)
+            mask = decomposed_relative_position_bias(qt, q_hw=q_hw, k_hw=k_hw, rel_pos_h=self.rel_pos_h,
+                                                     rel_pos_w=self.rel_pos_w).to(q.dtype)
         out = F.scaled_dot_product_attention(qt, kt, vt, attn_mask=mask).transpose(1, 2)
         return out + q if self.residual_pooling else out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B = x.shape[0]
         C, nh = self.dim_out, self.num_heads
-        q = self._pooled(x, 0, self.pool_q, self.norm_q)
-        k = self._pooled(x, 1, self.pool_k, self.norm_k)
-        v = self._pooled(x, 2, self.pool_v, self.norm_v)
+        q = self._pooled(x, part=0, pool=self.pool_q, norm=self.norm_q)
+        k = self._pooled(x, part=1, pool=self.pool_k, norm=self.norm_k)
+        v = self._pooled(x, part=2, pool=self.pool_v, norm=self.norm_v)
         Hq, Wq, Hk, Wk = q.shape[1], q.shape[2], k.shape[1], k.shape[2]
         if self.window is None:
             out = self._attend(q.view(B, Hq * Wq, nh, -1), k.view(B, Hk * Wk, nh, -1), v.view(B, Hk * Wk, nh, -1),
-                               (Hq, Wq), (Hk, Wk))
+                               q_hw=(Hq, Wq), k_hw=(Hk, Wk))
             return self.proj(out.reshape(B, Hq, Wq, C))
         # Hwin: pooled maps cut into windows, zero-padded at the bottom/right and not masked, as detectron2 does.
         wq, wk = self.window
-        grid_q, grid_k = window_grid(Hq, Wq, wq, 0, x.device), window_grid(Hk, Wk, wk, 0, x.device)
+        grid_q, grid_k = (window_grid(Hq, Wq, window_size=wq, device=x.device),
+                          window_grid(Hk, Wk, window_size=wk, device=x.device))
         if [n // wq for n in grid_q.padded_hw] != [n // wk for n in grid_k.padded_hw]:
             raise ValueError(f'query windows {wq} on {Hq}x{Wq} and key windows {wk} on {Hk}x{Wk} do not pair up')
         nw = grid_q.num_windows
         q, k, v = (map_to_windows(t.view(B, t.shape[1], t.shape[2], C), g).view(B * nw, -1, nh, C // nh)
                    for t, g in ((q, grid_q), (k, grid_k), (v, grid_k)))
-        out = self._attend(q, k, v, (wq, wq), (wk, wk))
+        out = self._attend(q, k, v, q_hw=(wq, wq), k_hw=(wk, wk))
         return self.proj(windows_to_map(out.reshape(B, nw, wq * wq, C), grid_q, Hq, Wq))
+
+
+class PoolSkip(nn.Module):
+    """The attention skip where Q is strided: max-pooled like Q (kernel stride + 1), on a channels-last map."""
+
+    def __init__(self, stride: int):
+        super().__init__()
+        self.pool = nn.MaxPool2d(kernel_size=stride + 1, stride=stride, padding=(stride + 1) // 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
 
 
 class MultiScaleBlock(nn.Module):
@@ -127,25 +143,27 @@ class MultiScaleBlock(nn.Module):
                  rel_pos_size: Optional[int] = None, window: Optional[Tuple[int, int]] = None):
         super().__init__()
         att_dim = dim_out if dim_mul_in_att else dim
-        self.dim_mul_in_att = dim_mul_in_att
         self.norm1 = norm_layer(dim)
-        self.attn = PoolingAttention(dim, att_dim, num_heads, stride_q, stride_kv, qkv_bias, pool_kernel, norm_layer,
-                                     residual_pooling, rel_pos_size, window)
+        self.attn = PoolingAttention(dim=dim, dim_out=att_dim, num_heads=num_heads, stride_q=stride_q,
+                                     stride_kv=stride_kv, qkv_bias=qkv_bias, pool_kernel=pool_kernel,
+                                     norm_layer=norm_layer, residual_pooling=residual_pooling,
+                                     rel_pos_size=rel_pos_size, window=window)
         self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
         self.norm2 = norm_layer(att_dim)
         self.mlp = Mlp(att_dim, int(att_dim * mlp_ratio), dim_out)
         self.proj = nn.Linear(dim, dim_out) if dim != dim_out else None
-        self.pool_skip = nn.MaxPool2d(stride_q + 1, stride_q, (stride_q + 1) // 2) if stride_q > 1 else None
+        self.dim_mul_in_att = dim_mul_in_att
+        self.pool_skip = PoolSkip(stride_q) if stride_q > 1 else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x_norm = self.norm1(x)
-        skip = self.proj(x_norm) if self.proj is not None and self.dim_mul_in_att else x
-        if self.pool_skip is not None:
-            skip = self.pool_skip(skip.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
-        x = add_residual(skip, self.drop_path(self.attn(x_norm)))
+        x = self.pool_skip(self._skip(x, x_norm, self.dim_mul_in_att)) + self.drop_path(self.attn(x_norm))
         x_norm = self.norm2(x)
-        skip = self.proj(x_norm) if self.proj is not None and not self.dim_mul_in_att else x
-        return add_residual(skip, self.drop_path(self.mlp(x_norm)))
+        return self._skip(x, x_norm, not self.dim_mul_in_att) + self.drop_path(self.mlp(x_norm))
+
+    def _skip(self, x: torch.Tensor, x_norm: torch.Tensor, grows_here: bool) -> torch.Tensor:
+        """The sub-layer's input, or where the channels grow in this sub-layer, ``proj`` of its normed input."""
+        return self.proj(x_norm) if grows_here and self.proj is not None else x
 
 
 @MODELS.register_module()
@@ -186,25 +204,26 @@ class MViT(HierarchicalBackbone):
                  residual_pooling: bool = True, use_rel_pos: bool = True, dim_mul_in_att: Optional[bool] = None,
                  use_hwin: bool = False, window_size: int = 56, frozen_stages: int = -1, with_cp: bool = False,
                  init_cfg=None):
-        super().__init__(out_indices, frozen_stages, with_cp, init_cfg)
-        cfg = self._resolve_arch(arch)
+        super().__init__(arch=arch, out_indices=out_indices, frozen_stages=frozen_stages, with_cp=with_cp,
+                         init_cfg=init_cfg)
+        cfg = self.arch_settings
         if dim_mul_in_att is not None:
             cfg['dim_mul_in_att'] = dim_mul_in_att
-        self.arch_settings = cfg
         self.use_hwin = use_hwin
         depths, dims, heads = cfg['depths'], cfg['embed_dims'], cfg['num_heads']
         self.depths = list(depths)
         self.num_stages = len(depths)
         norm_layer = partial(nn.LayerNorm, eps=1e-6)
 
-        self.patch_embed = ConvPatchEmbed(in_channels, dims[0], 7, 4, 3, norm_layer=None)
-        dpr = torch.linspace(0, drop_path_rate, sum(depths), device='cpu').tolist()
-        self.blocks = nn.ModuleList()
+        self.patch_embed = ConvPatchEmbed(in_channels, dims[0], kernel_size=7, stride=4, padding=3, norm_layer=None)
+        dpr = iter(torch.linspace(0, drop_path_rate, sum(depths), device='cpu').tolist())
+        self.stages = nn.ModuleList()
         self.num_features: List[int] = []
         size, kv_stride, last = img_size // 4, adaptive_kv_stride, self.num_stages - 1
         for i, depth in enumerate(depths):
+            blocks = nn.ModuleList()
             for j in range(depth):
-                stride_q = 2 if i > 0 and j == 0 else 1
+                stride_q = 2 if i > 0 and j == 0 else 1  # each stage after the first downsamples in its block 0
                 if stride_q > 1:
                     kv_stride = max(kv_stride // 2, 1)
                 if cfg['dim_mul_in_att']:
@@ -213,12 +232,16 @@ class MViT(HierarchicalBackbone):
                     dim_in, dim_out = dims[i], (dims[i + 1] if i < last and j == depth - 1 else dims[i])
                 is_global = not use_hwin or (i > 0 and j == depth - 1)
                 block_kv_stride = kv_stride * 2 if use_hwin and is_global and 0 < i < last else kv_stride
-                window = None if is_global else self._window(window_size, i, stride_q, block_kv_stride)
+                window = None if is_global else self._window(window_size, stage=i, stride_q=stride_q,
+                                                             stride_kv=block_kv_stride)
                 rel_pos_size = 2 * max(size // stride_q, size // block_kv_stride) - 1 if use_rel_pos else None
-                self.blocks.append(MultiScaleBlock(
-                    dim_in, dim_out, heads[i], stride_q, block_kv_stride, cfg['dim_mul_in_att'], mlp_ratio, qkv_bias,
-                    dpr[len(self.blocks)], norm_layer, pool_kernel, residual_pooling, rel_pos_size, window))
+                blocks.append(MultiScaleBlock(
+                    dim=dim_in, dim_out=dim_out, num_heads=heads[i], stride_q=stride_q, stride_kv=block_kv_stride,
+                    dim_mul_in_att=cfg['dim_mul_in_att'], mlp_ratio=mlp_ratio, qkv_bias=qkv_bias,
+                    drop_path=next(dpr), norm_layer=norm_layer, pool_kernel=pool_kernel,
+                    residual_pooling=residual_pooling, rel_pos_size=rel_pos_size, window=window))
                 size //= stride_q
+            self.stages.append(Stage(blocks, with_cp=with_cp))
             self.num_features.append(dim_out)
         self._build_output_norms(norm_layer)
 
@@ -233,8 +256,7 @@ class MViT(HierarchicalBackbone):
         return q_win, q_win * stride_q // stride_kv
 
     @classmethod
-    def _resolve_arch(cls, arch: Union[str, dict]) -> dict:
-        cfg = cls._arch_settings(arch, ())  # required keys checked below, after mmpretrain's form is mapped
+    def _check_arch(cls, cfg: dict) -> dict:
         if 'depths' not in cfg and {'num_layers', 'downscale_indices'} <= set(cfg):  # mmpretrain's arch dict
             bounds = [0, *cfg.pop('downscale_indices'), cfg.pop('num_layers')]
             cfg['depths'] = [b - a for a, b in zip(bounds, bounds[1:])]
@@ -253,12 +275,8 @@ class MViT(HierarchicalBackbone):
         cfg.setdefault('dim_mul_in_att', True)
         return cfg
 
-    def _stage_blocks(self, i: int) -> List[nn.Module]:
-        start = sum(self.depths[:i])
-        return list(self.blocks[start:start + self.depths[i]])
-
-    def stage_modules(self, i: int):
-        return ([self.patch_embed] if i == 0 else []) + self._stage_blocks(i)
+    def _keys_from_v1(self, keys: Iterable[str], prefix: str) -> Dict[str, str]:
+        return mvit_keys_from_v1(keys, self.depths, prefix)
 
     def init_from_scratch(self) -> None:
         """The reference init: trunc-normal Linear and rel-pos tables, unit LayerNorm; convs keep torch's init."""
@@ -271,13 +289,3 @@ class MViT(HierarchicalBackbone):
 
     def convert_checkpoint(self, checkpoint) -> dict:
         return fit_position_tables(convert_mvit(checkpoint, self.depths), self.state_dict(), 'MViT')
-
-    def forward_stages(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        x = self.patch_embed(x)
-        outs = []
-        for i in range(self.num_stages):
-            for block in self._stage_blocks(i):
-                x = self._run_block(block, x)
-            if i in self.out_indices:
-                outs.append(self._output(i, x))
-        return tuple(outs)

@@ -8,22 +8,21 @@ Feature maps travel channels-last (B, H, W, C) between blocks, so no block needs
 """
 import math
 from functools import partial
-from typing import Dict, Sequence, Tuple, Union
+from typing import Dict, Iterable, Sequence, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn.bricks import DropPath
 
 from vdense.converters.identify import register_family
-from vdense.converters.scalable_vit import convert_scalable_vit
+from vdense.converters.scalable_vit import convert_scalable_vit, scalable_vit_keys_from_v1
 from vdense.registry import MODELS
 
 from ..layers import (
     ConvPatchEmbed,
-    Mlp,
     PositionEncodingGenerator,
-    add_residual,
+    PreNormBlock,
+    Stage,
     expand_window_mask,
     init_linear_and_layer_norm,
     map_to_windows,
@@ -59,7 +58,7 @@ class IWSA(nn.Module):
         # LIM sees the unpadded V image, exactly as in the reference.
         lim = self.lim_func(qkv[..., 2 * C:].permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
 
-        grid = window_grid(H, W, ws, 0, x.device)
+        grid = window_grid(H, W, window_size=ws, device=x.device)
         q, k, v = map_to_windows(qkv, grid).view(-1, ws * ws, 3, nh, C // nh).permute(2, 0, 3, 1, 4).unbind(0)
         # Zero-padded keys are masked out, so odd sizes give the same result as windows clipped to the map.
         mask = None if grid.key_mask is None else expand_window_mask(grid.key_mask, B)
@@ -118,29 +117,8 @@ class SSA(nn.Module):
             v = self.v(src).view(B, -1, nh, C // nh).transpose(1, 2)
         else:
             k, v = self.kv(x).view(B, H * W, 2, nh, C // nh).permute(2, 0, 3, 1, 4).unbind(0)
-        out = sdpa_mixed_head_dims(q, k, v, self.scale, self.attn_drop if self.training else 0.)
+        out = sdpa_mixed_head_dims(q, k, v, scale=self.scale, dropout_p=self.attn_drop if self.training else 0.)
         return self.proj_drop(self.proj(out.transpose(1, 2).reshape(B, H, W, C)))
-
-
-class ScalableViTBlock(nn.Module):
-    """Pre-norm transformer block around IWSA (``window_size`` > 1) or SSA (``window_size`` == 1)."""
-
-    def __init__(self, dim: int, num_heads: int, window_size: int, sr_ratio: int, c_ratio: float,
-                 mlp_ratio: float = 4., qkv_bias: bool = True, drop: float = 0., attn_drop: float = 0.,
-                 drop_path: float = 0., norm_layer=nn.LayerNorm):
-        super().__init__()
-        self.norm1 = norm_layer(dim)
-        if window_size > 1:
-            self.attn = IWSA(dim, num_heads, window_size, qkv_bias, attn_drop, drop)
-        else:
-            self.attn = SSA(dim, num_heads, sr_ratio, c_ratio, qkv_bias, attn_drop, drop)
-        self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
-        self.norm2 = norm_layer(dim)
-        self.mlp = Mlp(dim, int(dim * mlp_ratio), drop=drop)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = add_residual(x, self.drop_path(self.attn(self.norm1(x))))
-        return add_residual(x, self.drop_path(self.mlp(self.norm2(x))))
 
 
 @MODELS.register_module()
@@ -166,50 +144,58 @@ class ScalableViT(HierarchicalBackbone):
                   c_ratios=[0.25, 0.5, 1, 1]),
     }
     arch_aliases = {'small': 's', 'base': 'b', 'large': 'l'}
-    arch_defaults = dict(sr_ratios=[8, 4, 2, 1], window_sizes=[7, 7, 7, 7], mlp_ratios=[4, 4, 4, 4])
 
     def __init__(self, arch: Union[str, dict] = 's', in_channels: int = 3, out_indices: Sequence[int] = (0, 1, 2, 3),
                  qkv_bias: bool = True, drop_rate: float = 0., attn_drop_rate: float = 0.,
                  drop_path_rate: float = 0.2, frozen_stages: int = -1, with_cp: bool = False, init_cfg=None):
-        super().__init__(out_indices, frozen_stages, with_cp, init_cfg)
-        cfg = self._resolve_arch(arch)
-        self.arch_settings = cfg
+        super().__init__(arch=arch, out_indices=out_indices, frozen_stages=frozen_stages, with_cp=with_cp,
+                         init_cfg=init_cfg)
+        cfg = self.arch_settings
+        dims = cfg['embed_dims']
         self.num_stages = len(cfg['depths'])
-        self.num_features = list(cfg['embed_dims'])
+        self.num_features = list(dims)
         norm_layer = partial(nn.LayerNorm, eps=1e-6)
 
+        # overlapping 7x7 stride-4 stem; each later stage starts with a 3x3 stride-2 one
+        self.patch_embed = ConvPatchEmbed(in_channels, dims[0], kernel_size=7, stride=4, padding=3,
+                                          norm_layer=norm_layer)
         dpr = torch.linspace(0, drop_path_rate, sum(cfg['depths']), device='cpu').tolist()
-        self.patch_embeds = nn.ModuleList()
-        self.pos_block = nn.ModuleList()
         self.stages = nn.ModuleList()
-        cur = 0
-        for i, (dim, depth) in enumerate(zip(cfg['embed_dims'], cfg['depths'])):
-            if i == 0:  # overlapping 7x7 stride-4 stem
-                self.patch_embeds.append(ConvPatchEmbed(in_channels, dim, 7, 4, 3, norm_layer))
-            else:
-                self.patch_embeds.append(ConvPatchEmbed(cfg['embed_dims'][i - 1], dim, 3, 2, 1, norm_layer))
-            self.pos_block.append(PositionEncodingGenerator(dim))
-            self.stages.append(nn.ModuleList([
-                ScalableViTBlock(
-                    dim, cfg['num_heads'][i],
-                    window_size=cfg['window_sizes'][i] if j % 2 == 0 else 1,
-                    sr_ratio=cfg['sr_ratios'][i], c_ratio=cfg['c_ratios'][i], mlp_ratio=cfg['mlp_ratios'][i],
-                    qkv_bias=qkv_bias, drop=drop_rate, attn_drop=attn_drop_rate, drop_path=dpr[cur + j],
-                    norm_layer=norm_layer) for j in range(depth)]))
-            cur += depth
-        self.pos_drop = nn.Dropout(drop_rate)
+        for i, (dim, depth) in enumerate(zip(dims, cfg['depths'])):
+            blocks = nn.ModuleList([
+                PreNormBlock(
+                    dim,
+                    self._attention(dim=dim, num_heads=cfg['num_heads'][i],
+                                    window_size=cfg['window_sizes'][i] if j % 2 == 0 else 1,
+                                    sr_ratio=cfg['sr_ratios'][i], c_ratio=cfg['c_ratios'][i], qkv_bias=qkv_bias,
+                                    attn_drop=attn_drop_rate, proj_drop=drop_rate),
+                    mlp_ratio=cfg['mlp_ratios'][i], drop=drop_rate, drop_path=dpr[sum(cfg['depths'][:i]) + j],
+                    norm_layer=norm_layer)
+                for j in range(depth)])
+            downsample = None if i == 0 else ConvPatchEmbed(
+                dims[i - 1], dim, kernel_size=3, stride=2, padding=1, norm_layer=norm_layer, channels_last_input=True)
+            self.stages.append(Stage(blocks, downsample=downsample, pos_block=PositionEncodingGenerator(dim),
+                                     drop=drop_rate, with_cp=with_cp))
         self._build_output_norms(norm_layer)
 
+    @staticmethod
+    def _attention(window_size: int, sr_ratio: int, c_ratio: float, **kwargs) -> nn.Module:
+        """IWSA where ``window_size`` > 1 (even blocks), SSA otherwise (odd blocks)."""
+        if window_size > 1:
+            return IWSA(window_size=window_size, **kwargs)
+        return SSA(sr_ratio=sr_ratio, c_ratio=c_ratio, **kwargs)
+
     @classmethod
-    def _resolve_arch(cls, arch: Union[str, dict]) -> dict:
-        cfg = {**cls.arch_defaults, **cls._arch_settings(arch, ('embed_dims', 'depths', 'num_heads', 'c_ratios'))}
+    def _check_arch(cls, cfg: dict) -> dict:
+        cls._require_arch_keys(cfg, ('embed_dims', 'depths', 'num_heads', 'c_ratios'))
+        cfg = {**dict(sr_ratios=[8, 4, 2, 1], window_sizes=[7, 7, 7, 7], mlp_ratios=[4, 4, 4, 4]), **cfg}
         lengths = {k: len(v) for k, v in cfg.items()}
         if len(set(lengths.values())) != 1:
             raise ValueError(f'ScalableViT arch lists must all have one entry per stage, got lengths {lengths}')
         return cfg
 
-    def stage_modules(self, i: int):
-        return [self.patch_embeds[i], self.pos_block[i], self.stages[i]]
+    def _keys_from_v1(self, keys: Iterable[str], prefix: str) -> Dict[str, str]:
+        return scalable_vit_keys_from_v1(keys, prefix)
 
     def init_from_scratch(self) -> None:
         """The reference init (trunc-normal Linear, unit LayerNorm, He-normal fan-out convs), but for the patch
@@ -226,23 +212,9 @@ class ScalableViT(HierarchicalBackbone):
         # zero too, and their LayerNorm then divides by sqrt(eps): gradients ~1e8 times too large, which gradient
         # clipping turns into a step of nothing for every other weight. PyTorch's default conv bias init (uniform,
         # +-1/sqrt(fan_in)) keeps those vectors' variance well above eps. Loaded checkpoints bring their own bias.
-        for embed in self.patch_embeds:
+        for embed in [self.patch_embed] + [stage.downsample for stage in self.stages[1:]]:
             fan_in = embed.proj.in_channels * embed.proj.kernel_size[0] * embed.proj.kernel_size[1]
             nn.init.uniform_(embed.proj.bias, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in))
 
     def convert_checkpoint(self, checkpoint) -> dict:
         return convert_scalable_vit(checkpoint, self.num_stages)
-
-    def forward_stages(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        outs = []
-        for i in range(self.num_stages):
-            x = self.pos_drop(self.patch_embeds[i](x))
-            for j, block in enumerate(self.stages[i]):
-                x = self._run_block(block, x)
-                if j == 0:
-                    x = self.pos_block[i](x)
-            if i in self.out_indices:
-                outs.append(self._output(i, x))
-            if i < self.num_stages - 1:
-                x = x.permute(0, 3, 1, 2)
-        return tuple(outs)

@@ -5,29 +5,26 @@ The same function as the reference implementations on the same weights (microsof
 bias + shift mask as ``attn_mask``), masks cached per input size, and any input size (zero padding to the window
 after ``norm1``, exactly as the references pad). Loads the official, mmdet and timm checkpoint layouts.
 """
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn.bricks import DropPath
 from mmengine.model.weight_init import trunc_normal_
 
 from vdense.converters.identify import register_family
-from vdense.converters.swin import convert_swin
+from vdense.converters.swin import convert_swin, swin_keys_from_v1
 from vdense.converters.tables import fit_position_tables
 from vdense.registry import MODELS
 
 from ..layers import (
     ConvPatchEmbed,
-    Mlp,
-    add_residual,
-    apply_in_row_chunks,
-    chunking_applies,
+    PreNormBlock,
+    Stage,
+    cpu_inference,
     init_linear_and_layer_norm,
     map_to_windows,
     relative_position_index,
-    rows_per_chunk,
     shifted_window_mask,
     window_grid,
     windows_to_map,
@@ -62,15 +59,15 @@ class WindowAttention(nn.Module):
         bias = self.relative_bias().unsqueeze(0)  # (1, heads, N, N), shared by all windows
         masks = (bias,) if shift_mask is None else (bias, shift_mask)
         chunk_rows = self.chunk_rows(N, C)
-        if chunking_applies(windows, B * nW, chunk_rows):
-            out = apply_in_row_chunks(self._attend, windows, chunk_rows, *masks)
+        if cpu_inference.chunking_applies(windows, B * nW, chunk_rows):
+            out = cpu_inference.apply_in_row_chunks(self._attend, windows, chunk_rows, *masks)
         else:
             out = self._attend(windows, *masks)
         return out.view(B, nW, N, C)
 
     def chunk_rows(self, N: int, C: int) -> int:
         # the widest intermediate per window: qkv, or the attention mask once the shift mask is added
-        return rows_per_chunk(4 * N * max(3 * C, N * self.num_heads), tokens_per_row=N)
+        return cpu_inference.rows_per_chunk(4 * N * max(3 * C, N * self.num_heads), tokens_per_row=N)
 
     def _attend(self, windows: torch.Tensor, bias: torch.Tensor,
                 shift_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -84,22 +81,17 @@ class WindowAttention(nn.Module):
         return self.proj_drop(self.proj(out.transpose(1, 2).reshape(nW, N, C)))
 
 
-class SwinBlock(nn.Module):
-    """W-MSA (``shift=False``) or SW-MSA block. When the whole map fits in one window, the shift and window are
-    dropped as the official code does at that resolution (only one window: nothing to shift between)."""
+class ShiftedWindowAttention(WindowAttention):
+    """W-MSA (``shift=False``) or SW-MSA on a channels-last (B, H, W, C) map: zero padding to whole windows (after
+    the block's norm1, exactly as the references pad), the cyclic shift and the window partition, then window
+    attention and the way back. When the whole map fits in one window, the shift is dropped as the official code
+    does at that resolution (only one window: nothing to shift between)."""
 
-    def __init__(self, dim: int, num_heads: int, window_size: int, shift: bool, mlp_ratio: float = 4.,
-                 qkv_bias: bool = True, drop: float = 0., attn_drop: float = 0., drop_path: float = 0.,
-                 norm_layer=nn.LayerNorm, shift_single_window: bool = False):
-        super().__init__()
-        self.window_size = window_size
+    def __init__(self, dim: int, num_heads: int, window_size: int, shift: bool, shift_single_window: bool = False,
+                 **kwargs):
+        super().__init__(dim=dim, num_heads=num_heads, window_size=window_size, **kwargs)
         self.shift = shift
         self.shift_single_window = shift_single_window
-        self.norm1 = norm_layer(dim)
-        self.attn = WindowAttention(dim, num_heads, window_size, qkv_bias, attn_drop, drop)
-        self.drop_path = DropPath(drop_path) if drop_path > 0. else nn.Identity()
-        self.norm2 = norm_layer(dim)
-        self.mlp = Mlp(dim, int(dim * mlp_ratio), drop=drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, H, W, C = x.shape
@@ -112,12 +104,10 @@ class SwinBlock(nn.Module):
         else:
             shift = ws // 2 if self.shift and (self.shift_single_window or max(H, W) > ws) else 0
             masked = shift != 0
-        # Zero padding (after norm1, as the references pad), the cyclic shift and the partition: one gather.
-        grid = window_grid(H, W, ws, shift, x.device)
-        mask = shifted_window_mask(H, W, ws, shift, x.device, batch=B) if masked else None
-        attn = windows_to_map(self.attn(map_to_windows(self.norm1(x), grid), mask), grid, H, W)
-        x = add_residual(x, self.drop_path(attn))
-        return add_residual(x, self.drop_path(self.mlp(self.norm2(x))))
+        # Padding, shift and partition: one gather.
+        grid = window_grid(H, W, window_size=ws, shift=shift, device=x.device)
+        mask = shifted_window_mask(H, W, window_size=ws, shift=shift, device=x.device, batch=B) if masked else None
+        return windows_to_map(super().forward(map_to_windows(x, grid), mask), grid, H, W)
 
 
 class PatchMerging(nn.Module):
@@ -136,17 +126,11 @@ class PatchMerging(nn.Module):
         return self.reduction(self.norm(x))
 
 
-class SwinStage(nn.Module):
-    def __init__(self, blocks: nn.ModuleList, downsample: Optional[nn.Module]):
-        super().__init__()
-        self.blocks = blocks
-        self.downsample = downsample
-
-
 @MODELS.register_module()
 @register_family
 class Swin(HierarchicalBackbone):
-    """Swin Transformer backbone emitting NCHW maps at strides 4, 8, 16, 32 (taken before each patch merging).
+    """Swin Transformer backbone emitting NCHW maps at strides 4, 8, 16, 32 (each stage after the first starts
+    with a patch merging).
 
     Args:
         arch: 't', 's', 'b', 'l' (or 'tiny', 'small', 'base', 'large') or a dict with ``embed_dims``,
@@ -164,41 +148,46 @@ class Swin(HierarchicalBackbone):
     }
     arch_aliases = {'tiny': 't', 'small': 's', 'base': 'b', 'large': 'l'}
 
+    freezes_next_downsample = True  # as mmdet: a frozen stage's patch merging (at its end) is frozen too
+
     def __init__(self, arch: Union[str, dict] = 't', in_channels: int = 3, window_size: int = 7,
                  mlp_ratio: float = 4., qkv_bias: bool = True, out_indices: Sequence[int] = (0, 1, 2, 3),
                  drop_rate: float = 0., attn_drop_rate: float = 0., drop_path_rate: float = 0.1,
                  frozen_stages: int = -1, with_cp: bool = False, shift_single_window: bool = False,
                  init_cfg=None):
-        super().__init__(out_indices, frozen_stages, with_cp, init_cfg)
-        cfg = self._resolve_arch(arch)
-        self.arch_settings = cfg
+        super().__init__(arch=arch, out_indices=out_indices, frozen_stages=frozen_stages, with_cp=with_cp,
+                         init_cfg=init_cfg)
+        cfg = self.arch_settings
         self.window_size = window_size
         depths = cfg['depths']
         self.num_stages = len(depths)
         self.num_features = [cfg['embed_dims'] * 2 ** i for i in range(self.num_stages)]
-        self.patch_embed = ConvPatchEmbed(in_channels, cfg['embed_dims'], 4, 4, 0, nn.LayerNorm, pad_to_stride=True)
-        self.pos_drop = nn.Dropout(drop_rate)
+        self.patch_embed = ConvPatchEmbed(in_channels, cfg['embed_dims'], kernel_size=4, stride=4,
+                                          norm_layer=nn.LayerNorm, pad_to_stride=True)
         dpr = torch.linspace(0, drop_path_rate, sum(depths), device='cpu').tolist()
         self.stages = nn.ModuleList()
         for i, (depth, dim) in enumerate(zip(depths, self.num_features)):
             blocks = nn.ModuleList([
-                SwinBlock(dim, cfg['num_heads'][i], window_size, shift=j % 2 == 1, mlp_ratio=mlp_ratio,
-                          qkv_bias=qkv_bias, drop=drop_rate, attn_drop=attn_drop_rate,
-                          drop_path=dpr[sum(depths[:i]) + j], shift_single_window=shift_single_window)
+                PreNormBlock(
+                    dim,
+                    ShiftedWindowAttention(dim=dim, num_heads=cfg['num_heads'][i], window_size=window_size,
+                                           shift=j % 2 == 1, shift_single_window=shift_single_window,
+                                           qkv_bias=qkv_bias, attn_drop=attn_drop_rate, proj_drop=drop_rate),
+                    mlp_ratio=mlp_ratio, drop=drop_rate, drop_path=dpr[sum(depths[:i]) + j])
                 for j in range(depth)])
-            downsample = PatchMerging(dim) if i < self.num_stages - 1 else None
-            self.stages.append(SwinStage(blocks, downsample))
+            self.stages.append(Stage(blocks, downsample=PatchMerging(self.num_features[i - 1]) if i > 0 else None,
+                                     drop=drop_rate if i == 0 else 0., with_cp=with_cp))
         self._build_output_norms(nn.LayerNorm)
 
     @classmethod
-    def _resolve_arch(cls, arch: Union[str, dict]) -> dict:
-        cfg = cls._arch_settings(arch, ('embed_dims', 'depths', 'num_heads'))
+    def _check_arch(cls, cfg: dict) -> dict:
+        cls._require_arch_keys(cfg, ('embed_dims', 'depths', 'num_heads'))
         if len(cfg['depths']) != len(cfg['num_heads']):
             raise ValueError('Swin arch: depths and num_heads need one entry per stage')
         return cfg
 
-    def stage_modules(self, i: int):
-        return [self.patch_embed, self.stages[0]] if i == 0 else [self.stages[i]]
+    def _keys_from_v1(self, keys: Iterable[str], prefix: str) -> Dict[str, str]:
+        return swin_keys_from_v1(keys, prefix)
 
     def init_from_scratch(self) -> None:
         for m in self.modules():
@@ -209,15 +198,3 @@ class Swin(HierarchicalBackbone):
 
     def convert_checkpoint(self, checkpoint) -> dict:
         return fit_position_tables(convert_swin(checkpoint, self.num_stages), self.state_dict(), 'Swin')
-
-    def forward_stages(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        x = self.pos_drop(self.patch_embed(x))
-        outs = []
-        for i, stage in enumerate(self.stages):
-            for block in stage.blocks:
-                x = self._run_block(block, x)
-            if i in self.out_indices:
-                outs.append(self._output(i, x))
-            if stage.downsample is not None:
-                x = stage.downsample(x)
-        return tuple(outs)

@@ -2,13 +2,14 @@
 import torch
 import torch.nn as nn
 
-from .chunking import apply_in_row_chunks, chunking_applies, rows_per_chunk
+from . import cpu_inference
 
 
 class Mlp(nn.Module):
     """Linear -> GELU -> Dropout -> Linear -> Dropout (timm naming: ``fc1``, ``fc2``).
 
-    In CPU inference the tokens go through in chunks (see ``chunking``): the 4C-wide hidden never exists whole."""
+    In CPU inference the tokens go through in row chunks (see ``cpu_inference``): the 4C-wide hidden never exists
+    whole."""
 
     def __init__(self, in_features: int, hidden_features: int, out_features: int = None,
                  act_layer=nn.GELU, drop: float = 0.):
@@ -18,20 +19,15 @@ class Mlp(nn.Module):
         self.act = act_layer()
         self.fc2 = nn.Linear(hidden_features, out_features)
         self.drop = nn.Dropout(drop)
-        self.chunk_rows = rows_per_chunk(4 * hidden_features)
+        self.chunk_rows = cpu_inference.rows_per_chunk(4 * hidden_features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rows = x.numel() // x.shape[-1]
-        if chunking_applies(x, rows, self.chunk_rows) and not (self.training and self.drop.p > 0):
-            flat = apply_in_row_chunks(self._forward, x.reshape(rows, x.shape[-1]), self.chunk_rows)
+        if cpu_inference.chunking_applies(x, rows, self.chunk_rows) and not (self.training and self.drop.p > 0):
+            flat = cpu_inference.apply_in_row_chunks(self._forward, x.reshape(rows, x.shape[-1]), self.chunk_rows)
             return flat.view(*x.shape[:-1], flat.shape[-1])
         return self._forward(x)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.fc1(x)
-        if type(self.act) is nn.GELU and not (torch.is_grad_enabled() and x.requires_grad):
-            # No autograd to keep fc1's output for: GELU in place saves allocating the block's widest tensor.
-            x = torch.ops.aten.gelu_(x, approximate=self.act.approximate)
-        else:
-            x = self.act(x)
+        x = cpu_inference.activation(self.act, self.fc1(x))
         return self.drop(self.fc2(self.drop(x)))

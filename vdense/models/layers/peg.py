@@ -11,7 +11,7 @@ class PositionEncodingGenerator(nn.Module):
 
     def __init__(self, dim: int):
         super().__init__()
-        self.proj = nn.Sequential(nn.Conv2d(dim, dim, 3, 1, 1, bias=True, groups=dim))
+        self.proj = nn.Sequential(nn.Conv2d(dim, dim, kernel_size=3, padding=1, bias=True, groups=dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.proj(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)

@@ -78,8 +78,9 @@ def shifted_window_mask(H: int, W: int, window_size: int, shift: int,
     (the reference value); built once per size and cached. With ``batch``: tiled for SDPA to
     (batch * num_windows, 1, N, N), ready to broadcast against a (1, heads, N, N) bias."""
     if batch is not None:
-        return expand_window_mask(shifted_window_mask(H, W, window_size, shift, device).unsqueeze(1), batch)
-    grid = window_grid(H, W, window_size, shift)
+        mask = shifted_window_mask(H, W, window_size=window_size, shift=shift, device=device)
+        return expand_window_mask(mask.unsqueeze(1), batch)
+    grid = window_grid(H, W, window_size=window_size, shift=shift)
     Hp, Wp = grid.padded_hw
 
     def regions(n):  # 0 before the last window, 1 in it, 2 in the wrapped-around border (comparisons: traceable)

@@ -1,4 +1,9 @@
-"""Inference on the CPU in row chunks, so that a layer's widest intermediate never exists whole.
+"""Everything that is only there to make CPU inference fast; the layers call it in one clearly named branch and
+read like the papers otherwise.
+
+- Row chunking (``rows_per_chunk``, ``chunking_applies``, ``apply_in_row_chunks``): a layer's widest intermediate
+  never exists whole.
+- ``activation``: GELU in place where nothing is recorded for autograd.
 
 At detection resolutions the widest tensors of a block (the MLP's 4C hidden, the 3C qkv) are tens of MiB in
 stage 1: glibc serves such sizes with fresh mmap'ed pages, and touching them costs page faults on every forward,
@@ -11,6 +16,7 @@ GPU the big single kernels are what is fast); row-wise ops give the same rows (u
 from typing import Callable
 
 import torch
+import torch.nn as nn
 
 # About 8 MiB per intermediate chunk (Swin-T's stage-1 MLP: 5461 of its 25088 rows at 224x224x8): of 2, 8 and 32
 # MiB the best on 1 and 2 threads (2 MiB slowed 2 threads: GEMMs too small to split); never under 512 tokens.
@@ -46,3 +52,11 @@ def apply_in_row_chunks(fn: Callable[..., torch.Tensor], x: torch.Tensor, chunk_
             out = part.new_empty((rows,) + part.shape[1:])
         out[start:end] = part
     return out
+
+
+def activation(act: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``act(x)``; a GELU runs in place when no autograd needs ``x`` (the MLP's hidden, the block's widest tensor:
+    one activation-sized allocation saved per block)."""
+    if type(act) is nn.GELU and not (torch.is_grad_enabled() and x.requires_grad):
+        return torch.ops.aten.gelu_(x, approximate=act.approximate)
+    return act(x)
