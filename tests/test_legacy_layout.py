@@ -58,6 +58,21 @@ def test_whole_model_checkpoint_loads_strictly(name):
 
 
 @pytest.mark.parametrize('name', FAMILIES)
+def test_detector_checkpoint_loads_through_mmengine_load_checkpoint(name, tmp_path):
+    # What load_from / tools/test.py do: mmengine's loader, with the version metadata an mmengine save keeps.
+    from collections import OrderedDict
+
+    from mmengine.runner.checkpoint import load_checkpoint
+    checkpoint, expected = _fixture(name)
+    state = OrderedDict(('backbone.' + k, v) for k, v in checkpoint['state_dict'].items())
+    state._metadata = OrderedDict([('', {'version': 1}), ('backbone', {'version': 1})])
+    torch.save({'state_dict': state, 'meta': {'epoch': 12}}, tmp_path / 'epoch_12.pth')
+    model = _build(checkpoint, expected)
+    load_checkpoint(nn.ModuleDict({'backbone': model}), str(tmp_path / 'epoch_12.pth'), strict=True)
+    _assert_outputs(model, expected)
+
+
+@pytest.mark.parametrize('name', FAMILIES)
 def test_convert_checkpoint_rewrites_the_old_layout(name, tmp_path):
     checkpoint, expected = _fixture(name)
     run_tool('convert_checkpoint.py', osp.join(LEGACY, f'{name}_stage_layout_v1.pth'), tmp_path / 'out.pth',
