@@ -1,9 +1,10 @@
 """ScalableViT (Yang et al., "ScalableViT: Rethinking the Context-oriented Generalization of Vision Transformer",
 ECCV 2022, arXiv 2203.10790) as a dense-prediction backbone.
 
-Same function as the authors' ImageNet code (github Yangr116/ScalableViT) on the same weights, with module names
-kept so their checkpoints load; unlike it, any input size works (IWSA pads to the window and masks the padding,
-SSA's reduction pads to its stride) and attention runs through ``F.scaled_dot_product_attention``.
+Same function as the authors' ImageNet code (github Yangr116/ScalableViT) on the same weights, with their module
+names inside the blocks (their stage layout is renamed on loading: vdense.converters.scalable_vit); unlike it,
+any input size works (IWSA pads to the window and masks the padding, SSA's reduction pads to its stride) and
+attention runs through ``F.scaled_dot_product_attention``.
 Feature maps travel channels-last (B, H, W, C) between blocks, so no block needs H, W passed around.
 """
 import math
