@@ -19,9 +19,10 @@ def strip_pretrained(node) -> None:
             strip_pretrained(value)
 
 
-def build_model_from_config(cfg: Config, pretrained: bool = False):
+def build_model_from_config(cfg: Config, pretrained: bool = False, init_weights: bool = True):
     """The config's model in its own scope (mmdet/mmseg/mmpretrain), custom imports done, the top-level
-    ``data_preprocessor`` handed over as the Runner does, SyncBN as BN in one process; weights initialised."""
+    ``data_preprocessor`` handed over as the Runner does, SyncBN as BN in one process; weights initialised unless
+    ``init_weights`` is False (e.g. a model built on the meta device, for its parameter names and shapes)."""
     from mmengine.registry import MODELS, init_default_scope
 
     from .cli import fall_back_from_sync_bn
@@ -35,7 +36,8 @@ def build_model_from_config(cfg: Config, pretrained: bool = False):
     for module in cfg.get('custom_imports', {}).get('imports', []):
         importlib.import_module(module)
     model = MODELS.build(cfg.model)
-    model.init_weights()
+    if init_weights:
+        model.init_weights()
     return model
 
 
