@@ -73,6 +73,16 @@ def test_detector_checkpoint_loads_through_mmengine_load_checkpoint(name, tmp_pa
 
 
 @pytest.mark.parametrize('name', FAMILIES)
+def test_coverage_check_counts_the_old_layout_as_loading_renames_it(name):
+    # tools/test.py and load_from refuse a checkpoint that fills too little of the model before loading it.
+    from vdense.engine.coverage import MIN_COVERAGE_TEST, check_coverage
+    checkpoint, expected = _fixture(name)
+    detector = nn.ModuleDict({'backbone': _build(checkpoint, expected)})
+    state = {'backbone.' + k: v for k, v in checkpoint['state_dict'].items()}
+    assert check_coverage(detector, {'state_dict': state}, 'epoch_12.pth', MIN_COVERAGE_TEST, 'testing') == 1.0
+
+
+@pytest.mark.parametrize('name', FAMILIES)
 def test_convert_checkpoint_rewrites_the_old_layout(name, tmp_path):
     checkpoint, expected = _fixture(name)
     run_tool('convert_checkpoint.py', osp.join(LEGACY, f'{name}_stage_layout_v1.pth'), tmp_path / 'out.pth',

@@ -52,6 +52,9 @@ def check_coverage(model: torch.nn.Module, checkpoint: Mapping, path: str, minim
     """Raises :class:`CheckpointError` when ``checkpoint`` fills less than ``minimum`` of ``model``'s tensors."""
     model = getattr(model, 'module', model)  # DDP wrapper
     state = model_state_of(checkpoint)
+    for name, module in model.named_modules():
+        if hasattr(module, 'rename_v1_keys'):  # a vdense backbone renames its older layout when loading: count so
+            module.rename_v1_keys(state, f'{name}.' if name else '')
     fit, total, parts = coverage(model.state_dict(), state)
     share = fit / max(total, 1)
     if share < minimum:

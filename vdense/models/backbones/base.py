@@ -131,10 +131,15 @@ class HierarchicalBackbone(BaseModule):
         # the children). Checkpoints of this version skip it; unversioned ones (converted or hand-made dicts) are
         # renamed only where they are in the old layout, which the family functions tell unambiguously.
         if (local_metadata.get('version') or 1) < 2:
-            renames = self._keys_from_v1([k for k in state_dict if k.startswith(prefix)], prefix)
-            values = {old: state_dict.pop(old) for old in renames}  # all out first: renames may chain
-            state_dict.update((renames[old], v) for old, v in values.items())
+            self.rename_v1_keys(state_dict, prefix)
         super()._load_from_state_dict(state_dict, prefix, local_metadata, *args, **kwargs)
+
+    def rename_v1_keys(self, state_dict: dict, prefix: str = '') -> None:
+        """Renames, in place, the keys under ``prefix`` that are in the layout before the stages shared one shape
+        (the others are left as they are). Also used to count a checkpoint's coverage as loading will see it."""
+        renames = self._keys_from_v1([k for k in state_dict if k.startswith(prefix)], prefix)
+        values = {old: state_dict.pop(old) for old in renames}  # all out first: renames may chain
+        state_dict.update((renames[old], v) for old, v in values.items())
 
     def _build_output_norms(self, norm_layer: Callable[[int], nn.Module]) -> None:
         # Checked here, the one place every subclass calls once its stage count is known.
