@@ -58,3 +58,21 @@ def test_a_file_failing_the_check_is_not_left_behind(tmp_path):
     assert 'not written' in proc.stderr and not out.exists()
     proc = run_tool('export_onnx.py', cfg, ckpt, ckpt, check=False)
     assert proc.returncode == 2 and 'input file' in proc.stderr
+
+
+@pytest.mark.parametrize('size', [(97, 211), (131, 75)])
+def test_swin_exports_at_odd_stage_maps(tmp_path, size):
+    """97x211 and 131x75 give stage maps of odd side (25x53, 33x19 at stride 4) where the trace size (333x517) has
+    even ones before a merge: the patch merging's padding must be decided in the graph, not frozen at the trace.
+    131x75 also has a stage map (9x5) whose larger side is H where the trace's is W: whether to shift must not be
+    decided by Python's max at trace time."""
+    from tests.helpers import perturb
+    from vdense.deploy import export_backbone_onnx, max_relative_errors
+    from vdense.models.backbones.swin import Swin
+    torch.manual_seed(0)
+    swin = perturb(Swin(arch=dict(embed_dims=16, depths=[2, 2, 2, 2], num_heads=[1, 2, 2, 4]), window_size=6,
+                        mlp_ratio=2., drop_path_rate=0.))
+    out = str(tmp_path / 'swin.onnx')
+    export_backbone_onnx(swin, out)
+    errors = max_relative_errors(swin, out, [(1, *size), (2, *size)])
+    assert max(errors.values()) <= 1e-4, errors

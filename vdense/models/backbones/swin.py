@@ -98,8 +98,9 @@ class ShiftedWindowAttention(WindowAttention):
         ws = self.window_size
         if self.shift and not self.shift_single_window and torch.jit.is_tracing():
             # ONNX export: whether the map exceeds one window is decided in the graph (H, W are traced tensors),
-            # so one exported file shifts exactly where this code does at every input size.
-            shift = (max(H, W) > ws).long() * (ws // 2)
+            # so one exported file shifts exactly where this code does at every input size. Not ``max(H, W)``:
+            # Python's max compares at trace time and would keep the side that was larger at the trace size.
+            shift = ((H > ws) | (W > ws)).long() * (ws // 2)
             masked = True  # a shift of 0 gives an all-zero mask
         else:
             shift = ws // 2 if self.shift and (self.shift_single_window or max(H, W) > ws) else 0
@@ -120,7 +121,10 @@ class PatchMerging(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, H, W, C = x.shape
-        if H % 2 or W % 2:
+        # Eager: no pad copy on even maps. ONNX export: an ``if`` on the traced sizes would be frozen at the trace
+        # size (a stage map of odd side then fails in a Reshape), so the pad is always in the graph, its amount
+        # computed there from H and W (zero on even sides; H, W >= 0, so the traced Mod is exact).
+        if torch.jit.is_tracing() or H % 2 or W % 2:
             x = F.pad(x, (0, 0, 0, W % 2, 0, H % 2))
         x = x.view(B, (H + 1) // 2, 2, (W + 1) // 2, 2, C).permute(0, 1, 3, 4, 2, 5).flatten(3)
         return self.reduction(self.norm(x))
