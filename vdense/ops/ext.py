@@ -3,13 +3,20 @@
 Each function has the name and signature mmcv 2.1.0's Python wrappers call (mmcv/ops/nms.py, roi_align.py,
 focal_loss.py, info.py) and follows the compiled kernel's conventions: results written in place into the
 tensors the wrapper allocated, ``offset`` in nms, ``pool_mode`` 1 = avg in RoIAlign, ``weight[target]`` in the
-focal loss. Any other name resolves to a callable that raises :class:`vdense.ops.MissingKernelError`.
+focal loss. Any other name resolves to a callable that raises :class:`MissingKernelError`.
+
+No relative imports: the startup hook (site_hook.py) loads this file without importing the ``vdense`` package.
 """
 import sys
 
 import torch
 
-from . import COMPILED_OPS_HINT, MissingKernelError
+COMPILED_OPS_HINT = "install mmcv's compiled ops: make install MMCV_OPS=compiled"
+
+
+class MissingKernelError(RuntimeError):
+    """An mmcv op was called that has no torch/torchvision kernel in vdense and mmcv's compiled ops are absent."""
+
 
 _FLT_MIN = 1.1754943508222875e-38  # FLT_MIN, the clamp inside mmcv's focal-loss kernels
 
