@@ -1,6 +1,7 @@
 """What every hierarchical backbone shares: the stage loop, arch resolution, output selection and norms, freezing,
 pretrained loading and the renaming of older vdense layouts."""
 import copy
+import logging
 from typing import Callable, Dict, Iterable, List, Sequence, Tuple, Union
 
 import torch
@@ -11,7 +12,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 from vdense.converters.utils import split_compatible, summarize_keys
 from vdense.engine.checkpoint_reader import CheckpointError, read_checkpoint
-from vdense.engine.coverage import MIN_COVERAGE_INIT
+from vdense.engine.coverage import MIN_COVERAGE_INIT, check_pretrained_family, group_keys
 
 
 class HierarchicalBackbone(BaseModule):
@@ -207,6 +208,11 @@ class HierarchicalBackbone(BaseModule):
             raise CheckpointError(f'{path}: only {len(loadable)}/{len(target)} tensors fit {type(self).__name__} '
                                   f'(below the {MIN_COVERAGE_INIT:.0%} a Pretrained init needs: another family or '
                                   f'variant?); {summarize_keys(missing, unexpected, mismatched, limit=4)}')
+        check_pretrained_family(self, state, path)  # shared key names must not let another family through
         self.load_state_dict(loadable, strict=False)
-        print_log(f'{type(self).__name__}: loaded {len(loadable)}/{len(target)} tensors from {path}; '
-                  f'{summarize_keys(missing, unexpected, mismatched)}', logger='current')
+        unused = unexpected + [k.split(' ')[0] for k in mismatched]  # e.g. a deeper variant's extra blocks
+        detail = (f'{len(unused)} of its tensors unused ({group_keys(unused, state)})'
+                  + (f'; {summarize_keys(missing, (), ())}' if missing else '')
+                  if unused else summarize_keys(missing, unexpected, mismatched))
+        print_log(f'{type(self).__name__}: loaded {len(loadable)}/{len(target)} tensors from {path}; {detail}',
+                  logger='current', level=logging.WARNING if unused else logging.INFO)
