@@ -160,7 +160,7 @@ def check_training_checkpoint(path: str) -> Mapping:
         held = safe_text(', '.join(sorted(map(str, checkpoint))[:6]), limit=200)
         raise CheckpointError(f'{safe_text(path)}: not a training checkpoint that --resume can continue (it lacks '
                               f'{", ".join(missing) or "meta.epoch"}; it holds {held}); to start from its weights '
-                              'instead, use --cfg-options load_from=' + path)
+                              'instead, use --cfg-options load_from=' + safe_text(path))
     return checkpoint
 
 

@@ -18,7 +18,7 @@ import os.path as osp
 import re
 import tempfile
 from typing import Any, Mapping, Optional
-from urllib.error import URLError
+from urllib.error import HTTPError, URLError
 from urllib.parse import urlparse
 
 from .checkpoint_reader import HASH_IN_NAME, CheckpointError, read_checkpoint, safe_text
@@ -60,6 +60,8 @@ def download_checkpoint(url: str, model_dir: Optional[str] = None, progress: Opt
         raise CheckpointError(f'{safe_text(url)}: download failed ({type(e).__name__}: {safe_text(e)})') from None
     except (URLError, OSError, ValueError) as e:
         reason = getattr(e, 'reason', None) or getattr(e, 'strerror', None) or e
+        if isinstance(e, HTTPError):
+            reason = f'HTTP {e.code} {reason}'
         raise CheckpointError(f'{safe_text(url)}: download failed ({type(e).__name__}: {safe_text(reason)}); '
                               f'check the URL and the network, or download it yourself to {path}') from None
     return path
