@@ -2,21 +2,23 @@
 """Train a detector, segmentor or classifier from a vdense config (the task comes from its default_scope).
 
     python tools/train.py configs/retinanet_scalablevit_s.py [--work-dir DIR] [--amp] [--resume [CKPT]]
-                          [--auto-scale-lr] [--skip-unreadable-images] [--cfg-options key=value ...]
+                          [--auto-scale-lr] [--skip-unreadable-images] [--cfg-options key=value ...] [--debug]
+
+The console shows progress; the config dump, environment and hook order are in WORK_DIR/<timestamp>/*.log.
+The last lines name the last checkpoint, the last validation's metrics and the log file.
 """
-import argparse
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # tools/: cli_args (standard library only)
 
-from vdense.engine.cli import add_common_args, close_distributed, enable_amp, load_config, one_line_errors, preflight  # noqa: E402
+from cli_args import add_common_args, add_repo_to_path, make_parser  # noqa: E402
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Train a vdense model')
+    parser = make_parser(__doc__, 'Train a vdense model')
     parser.add_argument('config', help='config file')
-    parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument('--amp', action='store_true', help='automatic mixed precision (needs a CUDA GPU)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate by total batch size / auto_scale_lr.base_batch_size')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
@@ -29,15 +31,15 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    with one_line_errors():
-        train(args)
-    close_distributed()
+    args = parse_args(argv)  # before the stack is imported: --help and a wrong flag answer at once
+    add_repo_to_path()
+    from vdense.engine.cli import run_tool
+    run_tool(train, args)
 
 
 def _checked_resume_file(cfg, requested: str):
-    """The checkpoint --resume will continue from, checked to be a complete training checkpoint (None: nothing to
-    resume in the work dir yet, so training starts, as mmengine does)."""
+    """The checkpoint --resume will continue from and its contents, checked to be a complete training checkpoint
+    ((None, None): nothing to resume in the work dir yet, so training starts, as mmengine does)."""
     from mmengine.runner import find_latest_checkpoint
 
     from vdense.engine import CheckpointError, check_training_checkpoint
@@ -45,24 +47,25 @@ def _checked_resume_file(cfg, requested: str):
     if requested == 'auto':
         path = find_latest_checkpoint(cfg.work_dir) if osp.isdir(cfg.work_dir) else None
         if path is None:
-            return None
+            return None, None
         if not osp.isfile(path):
             raise CheckpointError(f'{osp.join(cfg.work_dir, "last_checkpoint")} names {path}, which does not exist; '
                                   'pass the checkpoint to continue from: --resume CKPT')
-    check_training_checkpoint(path)
-    return path
+    return path, check_training_checkpoint(path)
 
 
 def train(args):
+    from vdense.engine.cli import ConfigError, build_runner, enable_amp, load_config, preflight
     cfg = load_config(args)
     if args.amp:
         enable_amp(cfg)
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
-            raise SystemExit('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config')
+            raise ConfigError('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config')
         cfg.auto_scale_lr.enable = True
+    resumed = None
     if args.resume is not None:
-        resume_from = _checked_resume_file(cfg, args.resume)
+        resume_from, resumed = _checked_resume_file(cfg, args.resume)
         cfg.resume, cfg.load_from = True, resume_from
     initial = None
     if cfg.get('load_from') and not cfg.get('resume'):
@@ -71,14 +74,38 @@ def train(args):
     # mmengine runs init_weights (which loads a backbone's Pretrained file) even before resuming: always check.
     preflight(cfg, ('train_dataloader', 'val_dataloader'))
 
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner = build_runner(cfg, args.debug)
+    from vdense.engine import MIN_COVERAGE_INIT, MIN_COVERAGE_TEST, check_coverage
     if initial is not None:
-        from vdense.engine import MIN_COVERAGE_INIT, check_coverage
         check_coverage(runner.model, initial, cfg.load_from, MIN_COVERAGE_INIT, 'load_from')
         del initial
+    if resumed is not None:
+        # mmengine resumes non-strictly: another model's checkpoint (a segmentor's into a detector) would fail
+        # later on its optimizer state, or continue from random weights.
+        check_coverage(runner.model, resumed, cfg.load_from, MIN_COVERAGE_TEST, '--resume')
+        del resumed
     runner.train()
+    _report(runner)
+
+
+def _report(runner) -> None:
+    """The last lines: where the checkpoint and the log are, and the last validation's metrics."""
+    from mmengine.dist import is_main_process
+
+    from vdense.engine.cli import log_file_of, metrics_line, shown_path
+    if not is_main_process():
+        return
+    last = osp.join(runner.work_dir, 'last_checkpoint')
+    checkpoint = open(last).read().strip() if osp.isfile(last) else None
+    metrics = {key[4:]: value.current() for key, value in runner.message_hub.log_scalars.items()
+               if key.startswith('val/') and key[4:] not in ('time', 'data_time')}
+    if metrics:
+        print(f'vdense: last validation (epoch {runner.epoch}, iter {runner.iter}): {metrics_line(metrics)}',
+              flush=True)
+    print(f'vdense: log in {log_file_of(runner)}', flush=True)
+    if checkpoint:
+        print(f'vdense: last checkpoint {shown_path(checkpoint)}', flush=True)
+
 
 if __name__ == '__main__':
     main()
