@@ -19,7 +19,8 @@ machine's dense fp32 matmul rate and reports each backbone's achieved forward FL
 every timed pass ends with a device synchronisation; ``--amp`` times every pass under ``torch.autocast`` in that
 dtype and measures the matmul rate in it, while outputs are still compared in fp32.
 """
-import argparse
+from __future__ import annotations  # annotations name torch, imported only after the arguments are parsed
+
 import json
 import logging
 import os.path as osp
@@ -29,14 +30,21 @@ import time
 from contextlib import nullcontext
 from typing import Callable, Dict, List, Optional, Tuple
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # tools/: cli_args (standard library only)
 
-import torch  # noqa: E402
+from cli_args import add_debug_arg, add_repo_to_path, make_parser  # noqa: E402
 
-import vdense.models  # noqa: E402,F401
-from vdense.analysis import count_flops, references  # noqa: E402
-from vdense.converters import convert_mvit, convert_swin  # noqa: E402
-from vdense.models import MViT, ScalableViT, Swin  # noqa: E402
+
+def _import_stack() -> None:
+    """torch, vdense and the references, imported after the arguments are parsed (--help answers at once)."""
+    global torch, count_flops, references, convert_mvit, convert_swin, MViT, ScalableViT, Swin
+    add_repo_to_path()
+    import torch
+
+    import vdense.models  # noqa: F401
+    from vdense.analysis import count_flops, references
+    from vdense.converters import convert_mvit, convert_swin
+    from vdense.models import MViT, ScalableViT, Swin
 
 
 def _synchronize() -> None:
@@ -122,8 +130,9 @@ def _pass(forward: Callable, module: torch.nn.Module, x: torch.Tensor, mode: str
     return _train_pass(forward, [module], x, amp)
 
 
-def matmul_rate(n: int = 2048, repeat: int = 5, device: str = 'cpu', dtype: torch.dtype = torch.float32) -> float:
+def matmul_rate(n: int = 2048, repeat: int = 5, device: str = 'cpu', dtype: torch.dtype | None = None) -> float:
     """The machine's dense matmul rate in multiply-adds per second (the unit FLOP counts use), same threads."""
+    dtype = dtype or torch.float32
     if torch.device(device).type == 'cuda':
         n = max(n, 8192)  # a GPU needs a large product to reach its rate
     a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
@@ -220,7 +229,7 @@ BACKBONES['mvitv2_t'] = {'mmpretrain MViT': _mmpretrain_mvit_t, 'timm mvitv2_tin
 OURS_ALONE['mvitv2_t'] = lambda: MViT('t', drop_path_rate=0.)
 
 
-AMP_DTYPES = {'bf16': torch.bfloat16, 'fp16': torch.float16}
+AMP_DTYPES = {'bf16': 'bfloat16', 'fp16': 'float16'}  # torch dtypes by name
 
 
 def parse_size(text: str) -> Tuple[int, int, int]:
@@ -430,7 +439,7 @@ def markdown(result: dict) -> str:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = make_parser(__doc__)
     parser.add_argument('--backbones', default='swin_t,scalablevit_s', help=f'comma-separated: {sorted(BACKBONES)}')
     parser.add_argument('--sizes', default='224x224x8,800x1216x1', help='HxWxBATCH, comma-separated')
     parser.add_argument('--modes', default='forward,train', help="'forward' (inference) and/or 'train' (fwd+bwd)")
@@ -447,21 +456,30 @@ def main(argv=None):
     parser.add_argument('--detector-size', default='512x2', help='SIZExBATCH for --detectors')
     parser.add_argument('--json', help='also write every table to this file')
     parser.add_argument('--markdown', help='also write every table as Markdown (for docs/benchmarks.md)')
-    args = parser.parse_args(argv)
+    add_debug_arg(parser)
+    args = parser.parse_args(argv)  # before torch is imported: --help and a wrong flag answer at once
+    _import_stack()
+    from vdense.engine.cli import run_tool
+    run_tool(benchmark, args)
+
+
+def benchmark(args) -> None:
+    from vdense.engine.cli import ConfigError
     if args.threads:
         torch.set_num_threads(args.threads)
     names = [n.strip() for n in args.backbones.split(',') if n.strip()]
     unknown = set(names) - set(BACKBONES)
     if unknown:
-        raise SystemExit(f'unknown backbones {sorted(unknown)}: choose from {sorted(BACKBONES)}')
+        raise ConfigError(f'--backbones: unknown backbones {sorted(unknown)}: choose from {sorted(BACKBONES)}')
     modes = tuple(m.strip() for m in args.modes.split(',') if m.strip())
     if set(modes) - {'forward', 'train'}:
-        raise SystemExit(f"unknown modes {sorted(set(modes) - {'forward', 'train'})}: choose from forward, train")
+        unknown = sorted(set(modes) - {'forward', 'train'})
+        raise ConfigError(f'--modes: unknown modes {unknown}: choose from forward, train')
     sizes = [parse_size(s) for s in args.sizes.split(',')]
     device = torch.device(args.device)
     if device.type == 'cuda' and not torch.cuda.is_available():
-        raise SystemExit(f'--device {args.device}: torch {torch.__version__} sees no CUDA device here')
-    amp = AMP_DTYPES[args.amp] if args.amp else None
+        raise ConfigError(f'--device {args.device}: torch {torch.__version__} sees no CUDA device here')
+    amp = getattr(torch, AMP_DTYPES[args.amp]) if args.amp else None
     dtype_name = args.amp or 'fp32'
     peak = matmul_rate(device=args.device, dtype=amp or torch.float32)
     where = torch.cuda.get_device_name(device) if device.type == 'cuda' else f'{torch.get_num_threads()} threads'

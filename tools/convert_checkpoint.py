@@ -9,22 +9,22 @@ weights (a training checkpoint's custom arch from its stored config, read as dat
 dropped and left unmatched. The same conversions run when a config's backbone loads SRC through `init_cfg` directly.
 tools/export_backbone.py is the same flow under the name OpenMMLab users look for.
 """
-import argparse
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # tools/: cli_args (standard library only)
 
-from vdense.engine.cli import one_line_errors  # noqa: E402
+from cli_args import add_debug_arg, add_repo_to_path, make_parser  # noqa: E402
 
 
-def parse_args(argv=None, description=None):
-    parser = argparse.ArgumentParser(description=description or __doc__.split('\n')[0])
+def parse_args(argv=None, description=None, doc=None):
+    parser = make_parser(doc or __doc__, description)
     parser.add_argument('src', help='checkpoint to read')
     parser.add_argument('dst', help='output file; a content-hash suffix is added unless --no-hash')
     parser.add_argument('--family', help='skip detection: ScalableViT, Swin or MViT')
     parser.add_argument('--no-hash', action='store_true', help='write DST exactly, without the hash suffix')
-    return parser.parse_args(argv)
+    add_debug_arg(parser)
+    return parser.parse_args(argv)  # before the stack is imported: --help and a wrong flag answer at once
 
 
 def convert(args) -> None:
@@ -37,8 +37,9 @@ def convert(args) -> None:
 
 def main(argv=None):
     args = parse_args(argv)
-    with one_line_errors():
-        convert(args)
+    add_repo_to_path()
+    from vdense.engine.cli import run_tool
+    run_tool(convert, args)
 
 
 if __name__ == '__main__':

@@ -14,13 +14,15 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # tools/: the shared flow lives in convert_checkpoint.py
 
-from convert_checkpoint import convert, one_line_errors, parse_args  # noqa: E402
+from cli_args import add_repo_to_path  # noqa: E402
+from convert_checkpoint import convert, parse_args  # noqa: E402
 
 
 def main(argv=None):
-    args = parse_args(argv, description=__doc__.split('\n')[0])
-    with one_line_errors():
-        convert(args)
+    args = parse_args(argv, doc=__doc__)  # before the stack is imported: --help answers at once
+    add_repo_to_path()
+    from vdense.engine.cli import run_tool
+    run_tool(convert, args)
 
 
 if __name__ == '__main__':

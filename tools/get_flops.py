@@ -11,18 +11,15 @@ papers' UperNet numbers), 224x224 for classification. No weights are read: the c
 Mask heads are counted on 100 RoIs, as mmdet's Mask R-CNN tensor forward does and as at test time (at most 100
 detections), for Cascade Mask R-CNN too, whose tensor forward would run its three mask heads on all 1000 proposals.
 """
-import argparse
 import logging
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # tools/: cli_args (standard library only)
 
-import torch  # noqa: E402
-from mmengine.config import Config  # noqa: E402
+from cli_args import add_debug_arg, add_repo_to_path, make_parser  # noqa: E402
 
-from vdense.analysis import count_flops, count_params  # noqa: E402
-from vdense.engine.build import build_model_from_config  # noqa: E402
+# torch and the stack are imported inside the functions: --help answers before they are loaded.
 
 DEFAULT_SHAPES = {'mmdet': (800, 1280), 'mmseg': (512, 2048), 'mmpretrain': (224, 224)}
 
@@ -34,18 +31,23 @@ def _det_samples(h: int, w: int):
     return [DetDataSample(metainfo=meta)]
 
 
-class _TensorForward(torch.nn.Module):
+def _tensor_forward(model, scope: str, h: int, w: int):
     """The model's ``mode='tensor'`` forward with everything but the image bound, for the tracer."""
+    import torch
 
-    def __init__(self, model, scope: str, h: int, w: int):
-        super().__init__()
-        self.model = model
-        self.samples = _det_samples(h, w) if scope == 'mmdet' else None
+    class TensorForward(torch.nn.Module):
 
-    def forward(self, inputs):
-        if self.samples is None:
-            return self.model(inputs, mode='tensor')
-        return self.model(inputs, self.samples, mode='tensor')
+        def __init__(self):
+            super().__init__()
+            self.model = model
+            self.samples = _det_samples(h, w) if scope == 'mmdet' else None
+
+        def forward(self, inputs):
+            if self.samples is None:
+                return self.model(inputs, mode='tensor')
+            return self.model(inputs, self.samples, mode='tensor')
+
+    return TensorForward()
 
 
 MASK_ROIS = 100  # mmdet's StandardRoIHead.forward: mask_rois = rois[:100]
@@ -66,6 +68,8 @@ class _MaskHeadsOnTestTimeRoIs:
         if self.head is not None:
             full_forward = type(self.head)._mask_forward.__get__(self.head)
 
+            import torch
+
             def mask_forward_on_first_rois(stage, x, rois):
                 results = full_forward(stage, x, rois[:MASK_ROIS])
                 preds = results['mask_preds']
@@ -82,27 +86,46 @@ class _MaskHeadsOnTestTimeRoIs:
 
 
 def analyse(path: str, shape=None) -> dict:
+    add_repo_to_path()
+    import torch
+    from mmengine.config import Config
+
+    from vdense.analysis import count_flops, count_params
+    from vdense.engine.build import build_model_from_config
+    from vdense.engine.cli import ConfigError, check_config_path
+    check_config_path(path)
     cfg = Config.fromfile(path)
     scope = cfg.get('default_scope')
     if scope not in DEFAULT_SHAPES:
-        raise SystemExit(f'error: {path}: default_scope {scope!r} is not one of {sorted(DEFAULT_SHAPES)}')
+        raise ConfigError(f'{path}: default_scope {scope!r} is not one of {sorted(DEFAULT_SHAPES)}')
     h, w = shape or DEFAULT_SHAPES[scope]
     model = build_model_from_config(cfg).eval()
     image = torch.randn(1, 3, h, w)
     with _MaskHeadsOnTestTimeRoIs(model):
-        flops = count_flops(_TensorForward(model, scope, h, w), (image,))
+        flops = count_flops(_tensor_forward(model, scope, h, w), (image,))
     return dict(config=osp.basename(path), scope=scope, shape=f'{h}x{w}',
                 params=count_params(model), flops=flops,
                 backbone_params=count_params(model.backbone), backbone_flops=count_flops(model.backbone, (image,)))
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('configs', nargs='+')
+    parser = make_parser(__doc__)
+    parser.add_argument('configs', nargs='+', help='config files')
     parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'), help='input size (default: by task)')
     parser.add_argument('--markdown', action='store_true', help='print a markdown table')
-    args = parser.parse_args(argv)
+    add_debug_arg(parser)
+    args = parser.parse_args(argv)  # before the stack is imported: --help and a wrong flag answer at once
+    add_repo_to_path()
+    from vdense.engine.cli import run_tool
+    run_tool(report, args)
+
+
+def report(args) -> None:
     from mmengine.logging import MMLogger
+
+    from vdense.engine.cli import check_config_path
+    for path in args.configs:
+        check_config_path(path)  # all of them before the table starts
     MMLogger.get_current_instance().setLevel(logging.WARNING)  # no per-tensor init report: only the table
     header = ('config', 'input', 'params (M)', 'GFLOPs', 'backbone params (M)', 'backbone GFLOPs')
     if args.markdown:

@@ -8,20 +8,27 @@ From the same 4 shape classes on textured backgrounds:
   data/demo/ade/       ADE20K layout: images/{training,validation}/*.jpg, annotations/.../*.png (reduce_zero_label)
   data/demo/imagenet/  ImageNet layout: {train,val}/<class>/*.jpg
 """
-import argparse
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # tools/: cli_args (standard library only)
 
-from vdense.data.demo_shapes import make_demo_ade, make_demo_coco, make_demo_imagenet  # noqa: E402
+from cli_args import add_debug_arg, add_repo_to_path, make_parser  # noqa: E402
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--root', default='data/demo')
+    parser = make_parser(__doc__)
+    parser.add_argument('--root', default='data/demo', help='folder the data sets are written under')
     parser.add_argument('--only', choices=['coco', 'ade', 'imagenet'], help='generate one of the sets only')
-    args = parser.parse_args(argv)
+    add_debug_arg(parser)
+    args = parser.parse_args(argv)  # before the stack is imported: --help and a wrong flag answer at once
+    add_repo_to_path()
+    from vdense.engine.cli import run_tool
+    run_tool(make, args)
+
+
+def make(args) -> None:
+    from vdense.data.demo_shapes import make_demo_ade, make_demo_coco, make_demo_imagenet
     makers = dict(coco=make_demo_coco, ade=make_demo_ade, imagenet=make_demo_imagenet)
     for name, make in makers.items():
         if args.only in (None, name):
