@@ -2,6 +2,7 @@
 # Distributed evaluation through torchrun + mmengine; the metric is computed once over all ranks' results:
 #   bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args]
 # Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT as for tools/dist_train.sh.
+case "${1:-}" in -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;; esac  # --help: the comments above, nothing run
 set -euo pipefail
 if [ $# -lt 3 ]; then
     echo "usage: bash tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCS_PER_NODE [tools/test.py args]" >&2

@@ -5,6 +5,7 @@
 #   NNODES=2 NODE_RANK=0 MASTER_ADDR=10.0.0.1 PORT=29500 bash tools/dist_train.sh CONFIG 8   # on the first
 #   NNODES=2 NODE_RANK=1 MASTER_ADDR=10.0.0.1 PORT=29500 bash tools/dist_train.sh CONFIG 8   # on the second
 # On a machine without GPUs the processes use the gloo backend on the CPU (mmengine chooses it).
+case "${1:-}" in -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;; esac  # --help: the comments above, nothing run
 set -euo pipefail
 if [ $# -lt 2 ]; then
     echo "usage: bash tools/dist_train.sh CONFIG NUM_PROCS_PER_NODE [tools/train.py args]" >&2

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Training on a Slurm cluster (one task per GPU), as in MMDetection:
 #   GPUS=16 bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [train.py args]
+case "${1:-}" in -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;; esac  # --help: the comments above, nothing run
 set -euo pipefail
 if [ $# -lt 4 ]; then
     echo "usage: [GPUS=8] bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [tools/train.py args]" >&2

@@ -18,6 +18,7 @@
 # folder: all must be there, except torch and torchvision, which the target provides; no torch, torchvision,
 # triton or nvidia-* wheel may be in the folder. vdense itself is not in the folder: install-offline installs the
 # clone (editable, --no-deps), as `make install` does.
+case "${1:-}" in -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;; esac  # --help: the comments above, nothing run
 set -euo pipefail
 
 PY=${PYTHON:-python3}
