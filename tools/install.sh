@@ -15,6 +15,7 @@
 #   MMCV_CUDA_OPS=auto|1|0
 #                         MMCV_OPS=compiled only: build mmcv's CUDA ops: auto = only when torch sees a GPU and
 #                         nvcc is present
+case "${1:-}" in -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;; esac  # --help: the comments above, nothing run
 set -euo pipefail
 
 PY=${PYTHON:-python3}
