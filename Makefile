@@ -24,7 +24,6 @@ demo: install
 	$(PYTHON) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_WORK_DIR)
 	$(PYTHON) tools/test.py $(DEMO_CONFIG) "$$(cat $(DEMO_WORK_DIR)/last_checkpoint)" \
 		--work-dir $(DEMO_WORK_DIR) --show-dir vis
-	@echo "Predictions drawn in $(DEMO_WORK_DIR)/<timestamp>/vis/ ; checkpoint: $$(cat $(DEMO_WORK_DIR)/last_checkpoint)"
 
 lint: install
 	$(PYTHON) -m ruff check .
