@@ -1,31 +1,20 @@
 """Up-front checks that turn "file not found" deep inside a dataloader worker into one actionable message."""
+import os
 import os.path as osp
 from typing import Iterable, List
 
 DEMO_HINT = ('No dataset at hand? `make demo` generates a small data set and trains and evaluates on it '
              '(configs/demo/).')
 
+# The standard layouts, for a config that points at one (data_root not the generated demo data).
 LAYOUTS = {
-    'CocoDataset': ('COCO 2017 (MMDetection layout)', """\
-  {root}
-    annotations/instances_train2017.json
-    annotations/instances_val2017.json
-    train2017/000000000009.jpg ...
-    val2017/000000000139.jpg ...
-  Get it from cocodataset.org (2017 train/val images + annotations), or link an existing copy:
-    ln -s /path/to/coco {root_noslash}"""),
-    'ADE20KDataset': ('ADE20K (ADEChallengeData2016, MMSegmentation layout)', """\
-  {root}
-    images/training/*.jpg        annotations/training/*.png
-    images/validation/*.jpg      annotations/validation/*.png
-  Get ADEChallengeData2016.zip from the MIT Scene Parsing benchmark, or link it:
-    ln -s /path/to/ADEChallengeData2016 {root_noslash}"""),
-    'ImageNet': ('ImageNet-1K (MMPretrain layout)', """\
-  {root}
-    train/n01440764/*.JPEG ...           (one folder per class)
-    val/n01440764/*.JPEG ...             (or val/*.JPEG with meta/val.txt)
-    meta/train.txt  meta/val.txt         (optional: "relative/path.JPEG label" per line)
-  Get ILSVRC2012 from image-net.org, or link it:  ln -s /path/to/imagenet {root_noslash}"""),
+    'CocoDataset': ('COCO 2017', 'MMDetection layout: annotations/instances_{{train,val}}2017.json, train2017/, '
+                    'val2017/; get it from cocodataset.org or link a copy: ln -s /path/to/coco {root}'),
+    'ADE20KDataset': ('ADE20K', 'ADEChallengeData2016 layout: images/{{training,validation}}/*.jpg, '
+                      'annotations/{{training,validation}}/*.png; get it from the MIT Scene Parsing benchmark or '
+                      'link it: ln -s /path/to/ADEChallengeData2016 {root}'),
+    'ImageNet': ('ImageNet-1K', 'MMPretrain layout: train/<class>/*.JPEG, val/<class>/*.JPEG (or val/*.JPEG with '
+                 'meta/val.txt); get ILSVRC2012 from image-net.org or link it: ln -s /path/to/imagenet {root}'),
 }
 
 
@@ -62,8 +51,21 @@ def _expected_paths(ds: dict) -> List[str]:
     return paths
 
 
+def _found_elsewhere(cfg, relative: str):
+    """The folder, above the config file, from which the relative path ``relative`` exists (a tool run from
+    another working directory than the clone's), or None."""
+    here = osp.dirname(osp.abspath(cfg.filename)) if getattr(cfg, 'filename', None) else None
+    while here and osp.dirname(here) != here:
+        if osp.exists(osp.join(here, relative)):
+            return here
+        here = osp.dirname(here)
+    return None
+
+
 def check_datasets(cfg, loaders=('train_dataloader', 'val_dataloader')) -> None:
-    """Raises :class:`DatasetNotFoundError` naming the expected layout when a configured dataset is missing."""
+    """Raises :class:`DatasetNotFoundError` when a configured data set is missing, in one line naming the config's
+    own ``data_root``/``ann_file``, the working directory they are relative to, and the way out: the folder to run
+    from, the generator (demo data) or the standard layout (COCO, ADE20K, ImageNet)."""
     for loader in loaders:
         loader_cfg = cfg.get(loader)
         if not loader_cfg:
@@ -72,12 +74,26 @@ def check_datasets(cfg, loaders=('train_dataloader', 'val_dataloader')) -> None:
             missing = [p for p in _expected_paths(ds) if '://' not in p and not osp.exists(p)]
             if not missing:
                 continue
-            root = ds.get('data_root') or osp.dirname(missing[0])
-            name, layout = LAYOUTS.get(ds.get('type', ''), (ds.get('type', 'dataset'), '  {root}'))
-            raise DatasetNotFoundError(
-                f'{name} not found: {", ".join(missing)} missing ({loader}).\n'
-                f'Expected layout:\n{layout.format(root=root, root_noslash=root.rstrip("/"))}\n'
-                f'Elsewhere on disk? --cfg-options {loader}.dataset.data_root=/path/to/data/\n{DEMO_HINT}')
+            root = ds.get('data_root') or ''
+            kind = str(ds.get('type', 'dataset')).split('.')[-1]
+            setting = ', '.join(f'{key} {ds[key]!r}' for key in ('data_root', 'ann_file') if ds.get(key))
+            where = (f'relative to the working directory {os.getcwd()}' if not osp.isabs(missing[0])
+                     else 'an absolute path')
+            message = f'{loader}.dataset ({kind}): {missing[0]} not found ({setting}; {where})'
+            elsewhere = _found_elsewhere(cfg, missing[0]) if not osp.isabs(missing[0]) else None
+            set_root = f'--cfg-options {loader}.dataset.data_root=/path/to/data/'
+            if elsewhere:
+                message += (f'; it is under {elsewhere}: run from there, or set --cfg-options '
+                            f'{loader}.dataset.data_root={osp.join(elsewhere, root)}')
+            elif 'demo' in root:
+                message += f'; generate it: python tools/make_demo_data.py (or make demo); elsewhere: {set_root}'
+            elif kind in LAYOUTS:
+                name, layout = LAYOUTS[kind]
+                message += (f'; {name} expected ({layout.format(root=root.rstrip("/") or "data/")}); elsewhere: '
+                            f'{set_root}. {DEMO_HINT}')
+            else:
+                message += f'; elsewhere: {set_root}. {DEMO_HINT}'
+            raise DatasetNotFoundError(message)
 
 
 def _pretrained_checkpoints(node, path=''):
