@@ -19,7 +19,7 @@ def test_attention_matmuls_are_counted():
 
 
 def test_scalable_vit_s_flops_match_the_fvcore_count_of_the_authors_model():
-    # BACKBONES.md: fvcore counts the released ScalableViT-S classifier (attention included) at 4.29 G at 224.
+    # fvcore counts the released ScalableViT-S classifier (attention included) at 4.29 G at 224.
     # Ours without the 4096-wide head (~6 M multiply-adds): the same within rounding.
     from vdense.models import ScalableViT
     flops = count_flops(ScalableViT('s', out_indices=(3,)).eval(), (torch.randn(1, 3, 224, 224),))

@@ -261,7 +261,7 @@ def test_rel_pos_tables_resized_for_another_img_size(tmp_path):
 
 @pytest.mark.parametrize('arch,params', [('t', 23.41), ('s', 34.10), ('b', 50.71), ('l', 216.84)])
 def test_parameter_counts(arch, params):
-    # Backbone with four output norms (BACKBONES.md; mmpretrain's MViT with out_scales 0-3 has the same count).
+    # Backbone with four output norms (docs/backbones.md; mmpretrain's MViT with out_scales 0-3 has the same count).
     # L is the released IN-1K one (channels grow in the MLP): 217.99 M as a classifier, less the head and 3 norms.
     with torch.device('meta'):
         model = MViT(arch)
