@@ -1,7 +1,8 @@
 """End to end, as `make demo` runs it: generate the data, train each demo config from scratch, evaluate, draw.
 
-`make test` trains the ScalableViT demos (one family per task, as CI runs them); `make test-all` adds the same
-demos on a Swin and an MViTv2 of the same size (marked slow)."""
+`make test` trains the ScalableViT demos (one family per task, as CI runs them) once per session, in the background
+while the other tests run (tests/conftest.py, `trained_demos`; the pretraining flow reuses them); `make test-all`
+adds the same demos on a Swin and an MViTv2 of the same size (marked slow)."""
 import glob
 import os.path as osp
 import re
@@ -37,14 +38,12 @@ def _metric(log, name):
     return float(values[-1])
 
 
-def _demo_learns(task, family, demo_root, work_dir):
+def _check_demo(task, config, log, work_dir):
     data, minimums = DEMOS[task]
-    config = osp.join(ROOT, 'configs', 'demo', f'{task}_{family}_demo.py')
-    options = demo_data_options(demo_root / data) if data == 'coco' else data_root_options(demo_root / data)
-    log = _train_and_test(config, work_dir, options)
     reached = {name: _metric(log, name) for name in minimums}
     missed = {name: value for name, value in reached.items() if value < minimums[name]}
     assert not missed, f'{osp.basename(config)}: {missed} below {minimums}'
+    print(f'{osp.basename(config)}: {reached}')
     drawn = [f for f in glob.glob(osp.join(work_dir, '**', 'vis', '**', '*'), recursive=True) if osp.isfile(f)]
     if data == 'coco':
         assert len(drawn) == 50, f'{len(drawn)} of the 50 val images drawn'
@@ -52,10 +51,18 @@ def _demo_learns(task, family, demo_root, work_dir):
         assert drawn, 'test.py --show-dir drew nothing'
 
 
+def _demo_learns(task, family, demo_root, work_dir):
+    data, _ = DEMOS[task]
+    config = osp.join(ROOT, 'configs', 'demo', f'{task}_{family}_demo.py')
+    options = demo_data_options(demo_root / data) if data == 'coco' else data_root_options(demo_root / data)
+    _check_demo(task, config, _train_and_test(config, work_dir, options), work_dir)
+
+
 @pytest.mark.e2e
-@pytest.mark.parametrize('task', sorted(DEMOS))
-def test_demo_learns(tmp_path, demo_root, task):
-    _demo_learns(task, 'scalablevit', demo_root, tmp_path / 'work')
+@pytest.mark.parametrize('task', [pytest.param(task, marks=pytest.mark.trains_demo(task)) for task in sorted(DEMOS)])
+def test_demo_learns(trained_demos, task):
+    demo = trained_demos.get(task)  # trained and tested as `make demo` does, once per session
+    _check_demo(task, demo.config, demo.test_log, demo.work_dir)
 
 
 @pytest.mark.slow
