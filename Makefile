@@ -1,5 +1,6 @@
 # make install   the verified stack into the current Python (idempotent; nothing compiled, ~2 min the first time)
 #                MMCV_OPS=compiled: mmcv's compiled ops instead (built once, ~10 min on 2 cores; see tools/install.sh)
+#                STACK=onedl: the maintained OneDL fork of the OpenMMLab packages instead (docs/install.md)
 # make demo      install, generate demo data, train + evaluate a RetinaNet-ScalableViT, draw predictions
 # make test      install, lint (ruff), run the test suite (what CI runs)
 # make lint      ruff: lint + import order (configured in pyproject.toml)
@@ -9,6 +10,7 @@
 #                install from DIR with no network into a Python that has torch + torchvision (README, "Offline install")
 PYTHON ?= python3
 MMCV_OPS ?= auto
+STACK ?= openmmlab
 DEMO_CONFIG ?= configs/demo/retinanet_scalablevit_demo.py
 DEMO_WORK_DIR ?= work_dirs/demo_retinanet_scalablevit
 WHEELS ?= wheelhouse
@@ -17,7 +19,7 @@ PLATFORM ?=
 
 .PHONY: install demo lint test test-all
 install:
-	PYTHON=$(PYTHON) MMCV_OPS=$(MMCV_OPS) bash tools/install.sh
+	PYTHON=$(PYTHON) MMCV_OPS=$(MMCV_OPS) STACK=$(STACK) bash tools/install.sh
 
 demo: install
 	$(PYTHON) tools/make_demo_data.py

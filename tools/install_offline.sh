@@ -44,16 +44,25 @@ if ! (cd / && "$PY" -c "import importlib.metadata as m, sys; sys.exit(m.version(
     die "mmcv $( (cd / && "$PY" -c "import importlib.metadata as m; print(m.version('mmcv'))") || echo '?') is installed; vdense needs 2.1.0"
 fi
 
-# vdense itself, editable, as `make install` does (checked from / so that the clone's folder does not hide it).
-if ! (cd / && "$PY" -c "import vdense, os, sys; sys.exit(os.path.realpath(os.path.dirname(vdense.__file__)) != os.path.realpath('$ROOT/vdense'))") 2>/dev/null; then
+# vdense itself, editable (compat mode, setup.py), so that other projects can `import vdense.models` from any
+# directory; with it, in site-packages, the startup hook that serves mmcv._ext to every interpreter without
+# `import vdense` (vdense/ops/site_hook.py). Reinstalled when an older install lacks the hook or the mode, or is
+# another clone. Checked from / so that the clone's own folder on sys.path does not hide what is really installed.
+if ! (cd / && "$PY" - "$ROOT" <<'EOF' 2>/dev/null
+import importlib.metadata as m, os.path as osp, sys, vdense
+files = {f.name for f in m.files('vdense') or []}
+sys.exit(osp.realpath(osp.dirname(vdense.__file__)) != osp.realpath(osp.join(sys.argv[1], 'vdense'))
+         or '_vdense_mmcv_ext' not in sys.modules or any(n.startswith('__editable___') for n in files))
+EOF
+); then
     say "installing vdense (editable) from $ROOT"
     "${PIP[@]}" install -q --no-index --no-deps --no-build-isolation -e .
 fi
 
 [ "$(versions)" = "$TORCH $TORCHVISION" ] || die "torch/torchvision changed: $(versions) (was $TORCH $TORCHVISION)"
-kernels=$(cd / && "$PY" -c "import vdense, mmcv, mmengine, torch
+kernels=$(cd / && "$PY" -c "import mmcv, mmengine, torch  # no vdense first: the startup hook serves mmcv._ext
 from mmcv.ops import nms, RoIAlign
-import vdense.models, mmdet.models, mmseg.models, mmpretrain.models
+import mmdet.models, mmseg.models, mmpretrain.models, vdense.models
 from vdense.ops import kernels_in_use
 print(kernels_in_use())" | tail -n1) || die "the stack is installed but does not import (see above)"
 say "ready in $(( $(date +%s) - start ))s: torch $TORCH (unchanged), mmcv 2.1.0 ($([ "$kernels" = compiled ] && echo "compiled ops" || echo "no compiled ops: vdense's torch/torchvision kernels")), $(cd / && "$PY" -c \
