@@ -5,11 +5,19 @@
                           [--score-thr 0.3] [--topk 5] [--cfg-options key=value ...]
 
 INPUT: image files, folders (their images) and globs ('data/*.jpg', quoted). The task (detection, segmentation,
-classification) comes from the config's default_scope. Writes DIR/vis/*.png (drawn), DIR/preds/*.json (one per
-image), DIR/results.json (all) and, for segmentation, DIR/pred/*.png (label maps of the input's size).
+classification) comes from the config's default_scope. Each output is named by the input's path relative to the
+inputs' common folder, file name kept whole (NAME = e.g. a/x.jpg): DIR/vis/NAME.png (drawn, on a copy downscaled
+to --draw-max-side), DIR/preds/NAME.json (one per image), DIR/results.json (all) and, for segmentation,
+DIR/pred/NAME.png (label maps of the input's size).
+Every image is decoded once before the model is built, as the config's pipeline decodes it (EXIF orientation
+applied); one that cannot be decoded, is not 8-bit colour, has an aspect ratio above 100:1 or exceeds
+--max-pixels stops the run with one line naming it. Memory: the model plus --batch-size decoded
+images (at most --max-pixels x 3 bytes each) and their predictions (detection masks: 1 byte per pixel and
+instance), plus up to 256 MB of images kept from the check.
 The config always comes from the command line; the checkpoint is read as data only.
 """
 import argparse
+import os
 import os.path as osp
 import sys
 
@@ -30,14 +38,19 @@ def parse_args(argv=None):
     parser.add_argument('--score-thr', type=float, default=0.3, help='detection: keep and draw scores >= this')
     parser.add_argument('--topk', type=int, default=5, help='classification: the k best classes')
     parser.add_argument('--no-draw', action='store_true', help='write the results only, no drawings')
+    parser.add_argument('--draw-max-side', type=int, default=2048,
+                        help='drawings are made on a copy downscaled to at most this many pixels (default: 2048)')
+    parser.add_argument('--max-pixels', type=float, default=64e6,
+                        help='refuse images above this many pixels (default: 64e6), which bounds memory')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries')
+    parser.add_argument('--debug', action='store_true', help='full tracebacks instead of one-line errors')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    with one_line_errors():
+    with one_line_errors(args.debug):
         infer(args)
 
 
@@ -58,12 +71,20 @@ def infer(args):
                 raise InferenceInputError(f'--device {args.device}: no CUDA device here; use --device cpu')
         records = run_inference(cfg, args.checkpoint, args.inputs, args.out_dir, device=args.device,
                                 batch_size=args.batch_size, score_thr=args.score_thr, topk=args.topk,
-                                show_progress=not args.no_progress, draw=not args.no_draw)
+                                show_progress=not args.no_progress, draw=not args.no_draw,
+                                draw_max_side=args.draw_max_side, max_pixels=int(args.max_pixels))
     except InferenceInputError as e:
+        if args.debug:
+            raise
         print(f'error: {e}', file=sys.stderr, flush=True)
         raise SystemExit(2)
-    print(f'vdense: {predictions_summary(records)}; results in {osp.join(args.out_dir, "results.json")}, '
-          f'drawings in {osp.join(args.out_dir, "vis")}', flush=True)
+    print(f'vdense: {predictions_summary(records)}', flush=True)
+    written = [osp.join(args.out_dir, 'results.json'), osp.join(args.out_dir, 'preds') + os.sep]
+    if records and 'seg_map' in records[0]:
+        written.append(osp.join(args.out_dir, 'pred') + os.sep)
+    if records and 'vis' in records[0]:
+        written.append(osp.join(args.out_dir, 'vis') + os.sep)
+    print(f'vdense: results in {", ".join(written)}', flush=True)
 
 
 if __name__ == '__main__':
