@@ -368,13 +368,17 @@ def test_op_without_kernel_ends_with_one_line(mode):
     assert lines[0].startswith("error: mmcv op 'deform_conv_forward'") and lines[0].endswith(COMPILED_OPS_HINT)
 
 
-def test_without_vdense_mmcv_is_untouched():
-    """The hook is registered by ``import vdense`` only: plain mmcv is as installed (uninstalling vdense leaves it
-    as it was)."""
+def test_without_import_vdense_the_startup_hook_serves_mmcv_ext():
+    """In the environment vdense is installed in, ``mmcv._ext`` resolves without ``import vdense`` (the startup
+    hook, vdense/ops/site_hook.py): to mmcv's compiled ops where installed, else to vdense's kernels alone (the
+    vdense package itself is not imported). Uninstalling: tests/test_environment_hook.py."""
     proc = _run('''
         import importlib.util, sys
+        assert '_vdense_mmcv_ext' in sys.modules and 'torch' not in sys.modules
         spec = importlib.util.find_spec('mmcv._ext')
-        print('vdense' in sys.modules, spec is not None and 'vdense' in str(spec.origin))
+        import mmcv._ext
+        print('vdense' in sys.modules, spec.origin == 'vdense.ops.ext', getattr(mmcv._ext, '__vdense_kernels__', False))
     ''', 'as_installed', cwd='/')
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.split() == ['False', 'False']
+    served = str(_expected_kernels('as_installed') == 'vdense')
+    assert proc.stdout.split() == ['False', served, served]
