@@ -443,7 +443,7 @@ def main(argv=None):
     parser.add_argument('--backbones', default='swin_t,scalablevit_s', help=f'comma-separated: {sorted(BACKBONES)}')
     parser.add_argument('--sizes', default='224x224x8,800x1216x1', help='HxWxBATCH, comma-separated')
     parser.add_argument('--modes', default='forward,train', help="'forward' (inference) and/or 'train' (fwd+bwd)")
-    parser.add_argument('--repeat', type=int, default=5)
+    parser.add_argument('--repeat', type=int, default=5, help='timed rounds after a warm-up; the median is reported')
     parser.add_argument('--threads', type=int, default=None, help='torch threads (default: all cores)')
     parser.add_argument('--device', default='cpu', help="where to run: 'cpu' or 'cuda' ('cuda:1', ...)")
     parser.add_argument('--amp', choices=sorted(AMP_DTYPES),
