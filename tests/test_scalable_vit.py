@@ -1,11 +1,13 @@
 """vdense.ScalableViT: parity with the reference semantics, any input size, the backbone contract."""
 import math
+import os.path as osp
 
 import pytest
 import torch
 
+from tests.conftest import ROOT
 from tests.helpers import assert_with_cp_same_gradients, probe_loss
-from tests.reference.scalable_vit_reference import RefScalableViT
+from tests.reference.scalable_vit_reference import AUTHORS_VARIANTS, RefScalableViT
 from vdense.converters import convert_scalable_vit, scalable_vit_keys_from_v1
 from vdense.models.backbones.scalable_vit import IWSA, ScalableViT
 
@@ -17,14 +19,34 @@ def _randomize(module, seed=0):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for p in module.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.05)
+            p.normal_(0, 0.05, generator=g)
+        # LayerNorm gains near 1, as trained ones are: gains of ~0.05 would shrink every map (and any mismatch)
+        # below the comparison's tolerance.
+        for m in module.modules():
+            if isinstance(m, torch.nn.LayerNorm):
+                m.weight.normal_(1, 0.1, generator=g)
+
+
+OFFICIAL = {'s': 'scalable_vit_small', 'b': 'scalable_vit_base', 'l': 'scalable_vit_large'}
+
+
+def _authors_model(arch, seed=0):
+    """The reference built from the authors' definition of variant ``arch`` (or from a dict arch), random weights
+    (built on meta: the default init of 100M parameters would only be overwritten)."""
+    if isinstance(arch, str):
+        kwargs = AUTHORS_VARIANTS[OFFICIAL[arch]]
+    else:
+        kwargs = {k: arch[k] for k in ('embed_dims', 'depths', 'num_heads', 'c_ratios')}
+    with torch.device('meta'):
+        ref = RefScalableViT(**kwargs)
+    ref = ref.to_empty(device='cpu').eval()
+    _randomize(ref, seed)
+    return ref
 
 
 def _ref_and_ours(arch):
     ours = ScalableViT(arch, drop_path_rate=0.).eval()
-    cfg = ours.arch_settings
-    ref = RefScalableViT(cfg['embed_dims'], cfg['depths'], cfg['num_heads'], cfg['c_ratios']).eval()
-    _randomize(ref)
+    ref = _authors_model(arch)
     missing, unexpected = ours.load_state_dict(convert_scalable_vit({'model': ref.state_dict()}), strict=False)
     assert not unexpected
     assert sorted(missing) == sorted(f'norm{i}.{p}' for i in range(3) for p in ('weight', 'bias'))
@@ -190,6 +212,80 @@ def test_loads_mmdet_layout_and_reports_mismatches(tmp_path, capsys):
     bad = ScalableViT(TINY, init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'resnet.pth')))
     with pytest.raises(ValueError, match=r'resnet.pth: only 0/\d+ tensors fit ScalableViT .*unexpected: conv1.weight'):
         bad.init_weights()
+
+
+@pytest.mark.parametrize('arch', ['s', 'b', 'l'])
+def test_our_variants_are_the_authors(arch):
+    """dims, depths, heads, MLP/sr/channel ratios, windows, qkv bias and LN eps of the authors' S/B/L definitions,
+    down to the modules each block builds."""
+    theirs = AUTHORS_VARIANTS[OFFICIAL[arch]]
+    with torch.device('meta'):
+        ours, ref = ScalableViT(arch), RefScalableViT(**theirs)
+    cfg = ours.arch_settings
+    for key, their_key in (('embed_dims', 'embed_dims'), ('depths', 'depths'), ('num_heads', 'num_heads'),
+                           ('mlp_ratios', 'mlp_ratios'), ('sr_ratios', 'sr_ratios'), ('c_ratios', 'c_ratios'),
+                           ('window_sizes', 'wss')):
+        assert list(cfg[key]) == list(theirs[their_key]), key
+    for stage, ref_blocks in zip(ours.stages, ref.stages):
+        for block, ref_block in zip(stage.blocks, ref_blocks):
+            assert type(block.attn).__name__ == type(ref_block.attn).__name__[3:]  # IWSA / SSA at the same index
+            assert block.attn.num_heads == ref_block.attn.heads
+            assert getattr(block.attn, 'window_size', None) == getattr(ref_block.attn, 'ws', None)
+            assert getattr(block.attn, 'scale', None) == getattr(ref_block.attn, 'scale', None)
+            assert block.norm1.eps == block.norm2.eps == 1e-6
+    assert all(m.bias is not None for n, m in ours.named_modules() if n.endswith(('.qkv', '.q', '.k', '.v', '.kv')))
+
+
+def _config(name):
+    from mmengine.config import Config
+    return Config.fromfile(osp.join(ROOT, 'configs', name))
+
+
+@pytest.mark.parametrize('arch', ['b', 'l'])
+def test_released_b_and_l_give_the_authors_outputs(arch, official_scalable_vit_shapes, tmp_path):
+    """The authors' B/L file as released (``{'model': ...}``, their layout, 4096-wide head), read where our configs
+    expect it: the detection backbone's Pretrained init gives their four stage maps, the classifier config's
+    conversion (tools/test.py's) their logits. 224 is the smallest input their code runs (every stage map a
+    multiple of its 7x7 windows)."""
+    from mmengine.registry import init_default_scope
+
+    import vdense.models  # noqa: F401  (registers ScalableViTClsHead)
+    from vdense.converters.classifier import to_image_classifier
+    from vdense.engine import read_checkpoint
+    ref = _authors_model(arch)
+    # The reference built from their definition holds exactly the keys and shapes of their released file.
+    assert {k: list(v.shape) for k, v in ref.state_dict().items()} == official_scalable_vit_shapes[OFFICIAL[arch]]
+    path = tmp_path / f'scalablevit_{arch}_in1k.pth'
+    torch.save({'model': ref.state_dict()}, path)
+
+    det = _config(f'retinanet_scalablevit_{arch}.py').model.backbone
+    assert det.arch == arch and det.init_cfg == dict(type='Pretrained',
+                                                     checkpoint=f'pretrained/scalablevit_{arch}_in1k.pth')
+    backbone = ScalableViT(arch, drop_path_rate=0.).eval()
+    backbone.load_pretrained(str(path))  # init_weights() without the scratch init of 100M weights first
+
+    cls_cfg = _config(f'imagenet_scalablevit_{arch}.py')
+    init_default_scope('mmpretrain')
+    from mmpretrain.registry import MODELS
+    with torch.device('meta'):
+        classifier = MODELS.build(cls_cfg.model)
+    classifier.load_state_dict(to_image_classifier(read_checkpoint(str(path), mmap=True), cls_cfg.model.backbone),
+                               strict=True, assign=True)
+    classifier.eval()
+    ours = backbone.state_dict()
+    for k, v in classifier.backbone.state_dict().items():
+        assert torch.equal(v, ours[k]), k
+
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        ref_maps, ref_logits = ref(x)
+        outs = backbone(x)
+        for i, (out, ref_map) in enumerate(zip(outs, ref_maps)):
+            normed = getattr(backbone, f'norm{i}')(ref_map.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+            torch.testing.assert_close(out, normed, rtol=1e-5, atol=2e-5)
+        # The classifier's backbone is this one (same weights, its last stage): its neck and head on that map.
+        logits = classifier.head(classifier.neck((outs[3],)))
+    torch.testing.assert_close(logits, ref_logits, rtol=1e-4, atol=1e-4)
 
 
 def test_unknown_arch_is_a_clear_error():

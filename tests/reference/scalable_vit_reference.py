@@ -11,10 +11,10 @@ EPS = 1e-6
 
 
 class RefIWSA(nn.Module):
-    def __init__(self, dim, heads, ws=7):
+    def __init__(self, dim, heads, ws=7, qkv_bias=True):
         super().__init__()
         self.heads, self.ws = heads, ws
-        self.qkv = nn.Linear(dim, 3 * dim)
+        self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
         self.lim_func = nn.Conv2d(dim, dim, 3, 1, 1, groups=dim)
 
@@ -35,20 +35,20 @@ class RefIWSA(nn.Module):
 
 
 class RefSSA(nn.Module):
-    def __init__(self, dim, heads, sr, c_ratio):
+    def __init__(self, dim, heads, sr, c_ratio, qkv_bias=True):
         super().__init__()
         self.heads, self.sr = heads, sr
         self.scale = (dim // heads * c_ratio) ** -0.5
         if sr > 1:
             cn = int(dim * c_ratio)
-            self.q = nn.Linear(dim, cn)
+            self.q = nn.Linear(dim, cn, bias=qkv_bias)
             self.reduction = nn.Sequential(nn.Conv2d(dim, dim, sr, sr, groups=dim), nn.Conv2d(dim, cn, 1))
             self.norm_act = nn.Sequential(nn.LayerNorm(cn), nn.GELU())
-            self.k = nn.Linear(cn, cn)
-            self.v = nn.Linear(cn, dim)
+            self.k = nn.Linear(cn, cn, bias=qkv_bias)
+            self.v = nn.Linear(cn, dim, bias=qkv_bias)
         else:
-            self.q = nn.Linear(dim, dim)
-            self.kv = nn.Linear(dim, 2 * dim)
+            self.q = nn.Linear(dim, dim, bias=qkv_bias)
+            self.kv = nn.Linear(dim, 2 * dim, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
 
     def forward(self, x, H, W):
@@ -74,11 +74,12 @@ class RefMlp(nn.Module):
 
 
 class RefBlock(nn.Module):
-    def __init__(self, dim, heads, sr, c_ratio, windowed):
+    def __init__(self, dim, heads, sr, c_ratio, ws, mlp_ratio=4, qkv_bias=True):
         super().__init__()
         self.norm1, self.norm2 = nn.LayerNorm(dim, eps=EPS), nn.LayerNorm(dim, eps=EPS)
-        self.attn = RefIWSA(dim, heads) if windowed else RefSSA(dim, heads, sr, c_ratio)
-        self.mlp = RefMlp(dim, 4 * dim)
+        # the authors' rule: window attention where the block's ws is not 1 (even blocks), SSA otherwise
+        self.attn = RefIWSA(dim, heads, ws, qkv_bias) if ws != 1 else RefSSA(dim, heads, sr, c_ratio, qkv_bias)
+        self.mlp = RefMlp(dim, int(dim * mlp_ratio))
 
     def forward(self, x, H, W):
         x = x + self.attn(self.norm1(x), H, W)
@@ -100,14 +101,16 @@ class RefPEG(nn.Module):
 class RefScalableViT(nn.Module):
     """Returns the four un-normed stage maps (NCHW) and the logits of the 4096-wide head."""
 
-    def __init__(self, embed_dims, depths, num_heads, c_ratios, sr_ratios=(8, 4, 2, 1), num_classes=1000):
+    def __init__(self, embed_dims, depths, num_heads, c_ratios, sr_ratios=(8, 4, 2, 1), wss=(7, 7, 7, 7),
+                 mlp_ratios=(4, 4, 4, 4), qkv_bias=True, num_classes=1000):
         super().__init__()
         self.patch_embeds = nn.ModuleList(
             RefPatchEmbed(3 if i == 0 else embed_dims[i - 1], d, 7 if i == 0 else 3, 4 if i == 0 else 2,
                           3 if i == 0 else 1) for i, d in enumerate(embed_dims))
         self.pos_block = nn.ModuleList(RefPEG(d) for d in embed_dims)
         self.stages = nn.ModuleList(
-            nn.ModuleList(RefBlock(d, num_heads[i], sr_ratios[i], c_ratios[i], j % 2 == 0) for j in range(depths[i]))
+            nn.ModuleList(RefBlock(d, num_heads[i], sr_ratios[i], c_ratios[i], 1 if j % 2 == 1 else wss[i],
+                                   mlp_ratios[i], qkv_bias) for j in range(depths[i]))
             for i, d in enumerate(embed_dims))
         self.norm = nn.LayerNorm(embed_dims[-1], eps=EPS)
         self.head = nn.Sequential(nn.Linear(embed_dims[-1], 4096), nn.LayerNorm(4096, eps=EPS), nn.GELU(),
@@ -127,3 +130,20 @@ class RefScalableViT(nn.Module):
             x = maps[-1]
         logits = self.head(self.norm(x.flatten(2).transpose(1, 2)).mean(1))
         return maps, logits
+
+
+# The authors' variants: the keyword arguments of ``scalable_vit_small/base/large`` in their
+# image_classification/models/scalablevit.py (github Yangr116/ScalableViT, commit 90afa8e, unchanged since), which
+# built the released S, B and L checkpoints; all three also use patch_size 4, LayerNorm eps 1e-6 and the 4096-wide
+# head. Written down as data so the tests can hold our arch table against them.
+AUTHORS_VARIANTS = {
+    'scalable_vit_small': dict(embed_dims=[64, 128, 256, 512], num_heads=[2, 4, 8, 16], mlp_ratios=[4, 4, 4, 4],
+                               qkv_bias=True, depths=[2, 2, 20, 2], wss=[7, 7, 7, 7], sr_ratios=[8, 4, 2, 1],
+                               c_ratios=[1.25, 1.25, 1.25, 1]),
+    'scalable_vit_base': dict(embed_dims=[96, 192, 384, 768], num_heads=[3, 6, 12, 24], mlp_ratios=[4, 4, 4, 4],
+                              qkv_bias=True, depths=[2, 2, 14, 6], wss=[7, 7, 7, 7], sr_ratios=[8, 4, 2, 1],
+                              c_ratios=[2, 1.25, 1.25, 1]),
+    'scalable_vit_large': dict(embed_dims=[128, 256, 512, 1024], num_heads=[4, 8, 16, 32], mlp_ratios=[4, 4, 4, 4],
+                               qkv_bias=True, depths=[2, 6, 12, 4], wss=[7, 7, 7, 7], sr_ratios=[8, 4, 2, 1],
+                               c_ratios=[0.25, 0.5, 1, 1]),
+}
