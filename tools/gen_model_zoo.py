@@ -51,7 +51,7 @@ uses. Mask heads count on 100 RoIs (at most 100 detections at test time), box he
 Mask R-CNN and Cascade Mask R-CNN alike. Configs with the same model (a 3x schedule and its 1x) share a row.
 The paper column gives the published numbers where there are any (ScalableViT's README lists B's downstream
 params only; its S row is ~0.4 M above the released code, which the checkpoints fit). We have not trained these
-configs on COCO/ADE20K/ImageNet ourselves; trained accuracies are the authors' (README, "Backbones").
+configs on COCO/ADE20K/ImageNet ourselves; trained accuracies are the authors' ([backbones.md](backbones.md)).
 
 """
 
@@ -87,8 +87,13 @@ def _sorted(node):
     return node
 
 
+_COUNTS = {}  # config path -> analyse(path): a process that checks several pages counts each config once
+
+
 def row(analyse, group) -> list:
-    r = analyse(group[0])
+    if group[0] not in _COUNTS:
+        _COUNTS[group[0]] = analyse(group[0])
+    r = _COUNTS[group[0]]
     names = [osp.basename(p) for p in group]
     return [', '.join(f'`{n}`' for n in names), r['shape'], f"{r['params'] / 1e6:.2f}", f"{r['flops'] / 1e9:.1f}",
             f"{r['backbone_params'] / 1e6:.2f}", f"{r['backbone_flops'] / 1e9:.2f}", PAPER.get(names[0], '-')]
