@@ -7,6 +7,7 @@ crafted to run code through its pickle (a ``__reduce__`` calling ``exec``) and o
 inferencer would run), and must not run it.
 """
 import importlib.util
+import os
 import os.path as osp
 from pathlib import Path
 
@@ -356,3 +357,122 @@ def test_load_from_another_family_is_refused(trained, small_coco, tmp_path, caps
     code, _, err = run_in_process(capsys, 'train', DEMO_CONFIG, '--work-dir', tmp_path / 'w', '--cfg-options',
                                   *demo_data_options(small_coco), *QUICK, f'load_from={bad}')
     assert_one_line_error(code, err, 'below the 50% load_from needs', 'Swin-t')
+
+
+# ---- nothing from a checkpoint names a file vdense deletes; the best checkpoint survives a kill -----------------
+
+BEST = ['train_cfg.val_interval=1', 'default_hooks.checkpoint.interval=1', 'default_hooks.checkpoint.save_best=auto']
+
+
+def with_runtime_info(src, dst, **info):
+    """``src`` (a real training checkpoint) whose saved message hub says ``info`` (as a resumed run reads it)."""
+    checkpoint = torch.load(src, map_location='cpu')
+    checkpoint['message_hub']['runtime_info'].update(info)
+    checkpoint['message_hub']['resumed_keys'].update({key: True for key in info})  # as update_info() marks them
+    torch.save(checkpoint, dst)
+    return dst
+
+
+def test_best_ckpt_from_a_resumed_checkpoint_deletes_nothing(trained, small_coco, tmp_path, capsys):
+    victim = tmp_path / 'precious.txt'
+    victim.write_text('the user\'s file')
+    work = tmp_path / 'w'
+    crafted = with_runtime_info(trained[1], tmp_path / 'crafted.pth', best_ckpt=str(victim),
+                                keep_ckpt_ids=[f'../{victim.name}', 1])
+    code, out, err = run_in_process(capsys, 'train', DEMO_CONFIG, '--work-dir', work, '--resume', crafted,
+                                    '--cfg-options', *demo_data_options(small_coco), *QUICK, 'train_cfg.max_epochs=2',
+                                    *BEST)
+    assert code in (0, None), err[-2000:]
+    assert victim.read_text() == 'the user\'s file', 'the path named in the checkpoint was deleted'
+    assert 'as the previous best checkpoint' in out + err
+    best, = work.glob('best_*epoch_2.pth')  # the run's own best is saved as usual
+    assert torch.load(best, map_location='cpu')['message_hub']['runtime_info']['best_ckpt'] == str(best)
+
+
+def test_kill_while_saving_the_best_keeps_the_previous_best(trained, small_coco, tmp_path, capsys):
+    import shutil
+    import subprocess
+    import sys
+    work = tmp_path / 'w'
+    work.mkdir()
+    # A run whose epoch 1 was its best so far (saved under mmengine's best name), resumed with a worse score.
+    old_best = work / 'best_coco_bbox_mAP_epoch_1.pth'
+    shutil.copy(trained[1], old_best)
+    start = with_runtime_info(trained[1], work / 'epoch_1.pth', best_ckpt=str(old_best), best_score=-1.0)
+    options = ['--work-dir', work, '--cfg-options', *demo_data_options(small_coco), *QUICK, *BEST,
+               'train_cfg.max_epochs=3']
+    dying = tmp_path / 'dying.py'
+    dying.write_text(f'_base_ = {DEMO_CONFIG!r}\n'
+                     "custom_imports = dict(imports=['vdense.models', 'tests.kill_during_save'])\n")
+    env = dict(os.environ, PYTHONWARNINGS='ignore', VDENSE_TEST_KILL_DURING='best_')
+    killed = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'train.py'), dying, '--resume', start,
+                             *map(str, options)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert torch.load(old_best, map_location='cpu')['meta']['epoch'] == 1  # the previous best is intact
+    assert not (work / 'best_coco_bbox_mAP_epoch_2.pth').exists()  # the half-written one never took its name
+    code, out, err = run_in_process(capsys, 'train', DEMO_CONFIG, *options, '--resume')
+    assert code in (0, None) and 'resumed epoch: 2' in out + err, err[-2000:]
+    best, = work.glob('best_*.pth')
+    assert best.name == 'best_coco_bbox_mAP_epoch_3.pth' and not old_best.exists()
+    assert torch.load(best, map_location='cpu')['meta']['epoch'] == 3
+    assert not list(work.glob('*.tmp')), 'the partial file of the killed save was left behind'
+
+
+def test_a_failed_save_leaves_no_partial_file(small_coco, tmp_path):
+    """A full disk, as a file-size limit makes it: one line, exit 2, no ``.tmp`` filling the disk."""
+    import resource
+    import subprocess
+    import sys
+    work = tmp_path / 'w'
+    limit = 4 << 20  # the logs fit, the demo model's checkpoint (~40 MB) does not
+
+    def small_disk():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'train.py'), DEMO_CONFIG, '--work-dir', str(work),
+                           '--cfg-options', *demo_data_options(small_coco), *QUICK, 'train_cfg.max_epochs=1',
+                           'train_cfg.val_interval=10', 'default_hooks.checkpoint.interval=1'],
+                          cwd=ROOT, env=dict(os.environ, PYTHONWARNINGS='ignore'), capture_output=True, text=True,
+                          timeout=600, preexec_fn=small_disk)
+    assert_one_line_error(proc.returncode, proc.stderr, 'epoch_1.pth', 'cannot write the checkpoint')
+    assert not list(work.rglob('*.tmp')) and not (work / 'epoch_1.pth').exists()
+
+
+# ---- the work dir: one training at a time; the config is never replaced -----------------------------------------
+
+def test_a_second_training_in_the_same_work_dir_is_refused(small_coco, tmp_path, capsys):
+    import subprocess
+    import sys
+    work = tmp_path / 'w'
+    hold = (f'import time\nfrom vdense.engine.build import lock_work_dir\nlock_work_dir({str(work)!r})\n'
+            'print("held", flush=True)\ntime.sleep(120)')
+    holder = subprocess.Popen([sys.executable, '-c', hold], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == 'held'
+        code, _, err = run_in_process(capsys, 'train', DEMO_CONFIG, '--work-dir', work, '--cfg-options',
+                                      *demo_data_options(small_coco), *QUICK, 'train_cfg.max_epochs=1')
+        assert_one_line_error(code, err, 'another training is running in this work dir', f'pid {holder.pid}')
+        assert not list(work.glob('epoch_*.pth'))
+    finally:
+        holder.kill()
+        holder.wait()
+    # The holder died without cleaning up: its lock file stays, and is taken over.
+    from vdense.engine.build import LOCK_NAME, lock_work_dir, release_work_dir
+    assert f'pid {holder.pid}' in (work / LOCK_NAME).read_text()
+    lock_work_dir(str(work))
+    assert f'pid {os.getpid()}' in (work / LOCK_NAME).read_text()
+    release_work_dir(str(work))
+
+
+def test_work_dir_set_to_the_config_folder_keeps_the_config(trained, small_coco, tmp_path, capsys):
+    folder = tmp_path / 'configs'
+    folder.mkdir()
+    config = folder / 'my_demo.py'
+    text = f'_base_ = {DEMO_CONFIG!r}\n# my notes\n'
+    config.write_text(text)
+    for tool, args in (('test', (config, trained[1])), ('train', (config,))):
+        code, _, err = run_in_process(capsys, tool, *args, '--work-dir', folder, '--cfg-options',
+                                      *demo_data_options(small_coco), *QUICK, 'train_cfg.max_epochs=0')
+        assert code in (0, None), err[-2000:]
+        assert config.read_text() == text, f'{tool}: the config was replaced by its dump'
+    assert len(list(folder.glob('*/my_demo.py'))) == 2  # the dumps: in each run's timestamp folder
