@@ -15,6 +15,7 @@ pytest.importorskip('onnx', reason='onnx not installed (pip install -r requireme
 pytest.importorskip('onnxruntime', reason='onnxruntime not installed (pip install -r requirements/export.txt)')
 
 FAMILIES = ['mask_rcnn_swin_demo', 'mask_rcnn_mvitv2_demo', 'retinanet_scalablevit_demo']
+DEMO = osp.join(ROOT, 'configs', 'demo')
 
 
 def _checkpoint(tmp_path, name):
@@ -35,7 +36,7 @@ def test_export_matches_pytorch(tmp_path, name):
     ckpt = _checkpoint(tmp_path, name)
     cfg = osp.join(ROOT, 'configs', 'demo', name + '.py')
     out = tmp_path / 'backbone.onnx'
-    proc = run_tool('export_onnx.py', cfg, ckpt, out, '--check-size', 224, 224)
+    proc = run_tool('export_onnx.py', cfg, ckpt, out, '--backbone-only', '--check-size', 224, 224)
     assert 'opset 17' in proc.stdout and 'all dynamic' in proc.stdout and out.is_file()
     model = build_model_from_config(Config.fromfile(cfg))
     model.load_state_dict(torch.load(ckpt, weights_only=True)['state_dict'])
@@ -53,11 +54,17 @@ def test_a_file_failing_the_check_is_not_left_behind(tmp_path):
     ckpt = _checkpoint(tmp_path, 'mask_rcnn_swin_demo')
     cfg = osp.join(ROOT, 'configs', 'demo', 'mask_rcnn_swin_demo.py')
     out = tmp_path / 'backbone.onnx'
-    proc = run_tool('export_onnx.py', cfg, ckpt, out, '--tolerance', 0, '--check-size', 224, 224, check=False)
+    proc = run_tool('export_onnx.py', cfg, ckpt, out, '--backbone-only', '--tolerance', 0, '--check-size', 224, 224,
+                    check=False)
     assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].startswith('error: ')
     assert 'not written' in proc.stderr and not out.exists()
-    proc = run_tool('export_onnx.py', cfg, ckpt, ckpt, check=False)
-    assert proc.returncode == 2 and 'input file' in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['mask_rcnn_swin_demo.pth']  # no temporary file left
+    # a previous good export survives a failed one
+    out.write_bytes(b'previous export')
+    proc = run_tool('export_onnx.py', cfg, ckpt, out, '--backbone-only', '--tolerance', 0, '--check-size', 224, 224,
+                    check=False)
+    assert proc.returncode == 2 and 'previous file is kept' in proc.stderr
+    assert out.read_bytes() == b'previous export' and len(list(tmp_path.iterdir())) == 2
 
 
 @pytest.mark.parametrize('size', [(97, 211), (131, 75)])
@@ -76,3 +83,101 @@ def test_swin_exports_at_odd_stage_maps(tmp_path, size):
     export_backbone_onnx(swin, out)
     errors = max_relative_errors(swin, out, [(1, *size), (2, *size)])
     assert max(errors.values()) <= 1e-4, errors
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--opset', '7'], '--opset 7: supported opsets are 16 to'),
+    (['--check-size', '3000', '3000'], '--check-size 3000 3000: above 2,200,000 pixels'),
+])
+def test_bad_options_one_line(tmp_path, args, message):
+    """--opset 7 printed 960 lines; --check-size 3000 3000 was OOM-killed at 23.7 GB on the ScalableViT demo
+    (onnxruntime's unchunked whole-map attention): both now end in one line before anything is built."""
+    cfg = osp.join(DEMO, 'retinanet_scalablevit_demo.py')
+    ckpt = tmp_path / 'x.pth'
+    torch.save({'state_dict': {}}, ckpt)
+    proc = run_tool('export_onnx.py', cfg, ckpt, tmp_path / 'out.onnx', *args, check=False)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [proc.stderr.strip()]
+    assert proc.stderr.startswith('error: ' + message), proc.stderr
+
+
+def test_never_writes_onto_its_inputs(tmp_path):
+    """tools/export_onnx.py CFG CKPT CFG wrote the ONNX file over the config (exit 0)."""
+    import shutil
+    cfg = tmp_path / 'upernet_swin_demo.py'
+    shutil.copy(osp.join(DEMO, 'upernet_swin_demo.py'), cfg)
+    (tmp_path / 'upernet_scalablevit_demo.py').write_text(open(osp.join(DEMO, 'upernet_scalablevit_demo.py')).read())
+    ckpt = tmp_path / 'model.pth'
+    ckpt.write_bytes(b'not read')
+    link = tmp_path / 'link.py'
+    link.symlink_to(cfg)
+    before = cfg.read_bytes()
+    for out in (cfg, link, ckpt):
+        proc = run_tool('export_onnx.py', cfg, ckpt, out, check=False)
+        assert proc.returncode == 2 and 'is the input file' in proc.stderr, proc.stderr
+    assert cfg.read_bytes() == before and ckpt.read_bytes() == b'not read'
+
+
+def _trained_like_checkpoint(tmp_path, name, classes):
+    from tests.helpers import perturb
+    from vdense.engine.build import build_model_from_config
+    torch.manual_seed(0)
+    model = perturb(build_model_from_config(Config.fromfile(osp.join(DEMO, name + '.py'))))
+    path = tmp_path / (name + '.pth')
+    torch.save({'state_dict': model.state_dict(), 'meta': {'dataset_meta': {'classes': classes}}}, path)
+    return path, model
+
+
+def _pytorch_predictions(model, images):
+    """The libraries' own test path on uint8 RGB images, fed BGR as LoadImageFromFile gives them."""
+    import numpy as np
+    inputs = [torch.from_numpy(np.ascontiguousarray(img[::-1])) for img in images]
+    with torch.no_grad():
+        if type(model).__name__ == 'ImageClassifier':
+            return np.stack([s.pred_score.numpy() for s in model.test_step(dict(inputs=inputs))])
+        from mmseg.structures import SegDataSample
+        samples = [SegDataSample(metainfo=dict(img_shape=images.shape[2:], ori_shape=images.shape[2:]))
+                   for _ in inputs]
+        out = model.test_step(dict(inputs=inputs, data_samples=samples))
+        return np.stack([s.pred_sem_seg.data[0].numpy() for s in out])
+
+
+@pytest.mark.parametrize('name', ['imagenet_swin_demo', 'upernet_swin_demo', 'semantic_fpn_scalablevit_demo'])
+def test_complete_model_export(tmp_path, name):
+    """The default export is the complete model: RGB 0-255 in, the task's predictions out, equal to the PyTorch
+    model's test_step at sizes never traced (batch 1 and 3; 131x75 pads in every Swin stage and merge), with its
+    preprocessing in the file's metadata. Semantic FPN's Upsample and UperNet's adaptive pooling fixed their sizes
+    at the trace size before vdense/deploy/traceable.py."""
+    import json
+
+    import numpy as np
+    import onnxruntime as ort
+    classes = ['a', 'b', 'c', 'd']
+    ckpt, model = _trained_like_checkpoint(tmp_path, name, classes)
+    out = tmp_path / 'model.onnx'
+    proc = run_tool('export_onnx.py', osp.join(DEMO, name + '.py'), ckpt, out, '--check-size', 97, 211)
+    assert 'batch 3 97x211' in proc.stdout, proc.stdout
+    session = ort.InferenceSession(str(out), providers=['CPUExecutionProvider'])
+    meta = session.get_modelmeta().custom_metadata_map
+    pre = json.loads(meta['vdense.preprocess'])
+    assert pre['mean'] == [123.675, 116.28, 103.53] and pre['std'] == [58.395, 57.12, 57.375]
+    assert pre['model_channel_order'] == 'RGB' and 'RGB, values 0-255' in pre['input']
+    assert json.loads(meta['vdense.classes']) == classes
+    task = meta['vdense.task']
+    assert task == ('classifier' if name.startswith('imagenet') else 'segmentor')
+    images = np.random.default_rng(1).integers(0, 256, size=(3, 3, 131, 75), dtype=np.uint8)
+    for batch in (images[:1], images):
+        expected = _pytorch_predictions(model.eval(), batch)
+        got = session.run(None, {'image': batch.astype(np.float32)})[0]
+        assert got.shape == expected.shape
+        if task == 'classifier':
+            assert (np.argsort(-got, 1)[:, :4] == np.argsort(-expected, 1)[:, :4]).all()
+            assert np.abs(got - expected).max() <= 1e-3
+        else:
+            assert (got == expected).mean() >= 0.999, (got == expected).mean()
+
+
+def test_detectors_default_to_one_line_until_supported(tmp_path):
+    ckpt = _checkpoint(tmp_path, 'retinanet_scalablevit_demo')
+    proc = run_tool('export_onnx.py', osp.join(DEMO, 'retinanet_scalablevit_demo.py'), ckpt, tmp_path / 'o.onnx',
+                    check=False)
+    assert proc.returncode == 2 and 'add --backbone-only' in proc.stderr, proc.stderr

@@ -1,13 +1,21 @@
 #!/usr/bin/env python
-"""Export a config's backbone (weights from CHECKPOINT) to ONNX and check it against PyTorch with onnxruntime.
+"""Export a trained model (weights from CHECKPOINT) to ONNX and check it against PyTorch with onnxruntime.
 
-    python tools/export_onnx.py CONFIG CHECKPOINT OUT.onnx [--check-size H W ...] [--opset 17] [--tolerance 1e-4]
+    python tools/export_onnx.py CONFIG CHECKPOINT OUT.onnx [--backbone-only] [--check-size H W ...] [--opset 17]
 
-Exporter: torch.onnx.export(..., dynamo=False) (TorchScript tracing), opset 17 by default. Batch, height and width
-are dynamic: one file serves every input size (vdense/deploy/onnx_export.py says how). After writing, the graph is
-run by onnxruntime at batch 1 and 3 and at the --check-size sizes (default 224x224 and 800x1216, neither the traced
-size) and compared with the PyTorch backbone; above --tolerance (max relative error) the file is removed and the
-tool ends with one line. Needs requirements/export.txt (onnx, onnxruntime).
+By default the complete model: classifiers (output ``scores``, the softmax) and segmentors (Semantic FPN, UperNet;
+output ``labels``, the label map at the input's size). Input ``image``: float32 (batch, 3, height, width), RGB,
+0-255; the graph does the channel order, mean/std and the padding to the size divisor; the test pipeline's resize
+is left to the caller and written, with the rest of the preprocessing, into the file's metadata (``vdense.*`` keys).
+``--backbone-only`` writes the backbone alone (input normalised, outputs the stage maps). Detectors: backbone only
+for now (docs/deploy.md).
+
+Exporter: torch.onnx.export(..., dynamo=False) (TorchScript tracing), standard ONNX ops only. Batch, height and
+width are dynamic (vdense/deploy/onnx_export.py says how). The file is written under a temporary name next to OUT,
+run by onnxruntime at batch 1 and 3 on sizes it was not traced at (--check-size; default 97x211, which pads in
+every stage and merge, 224x224 and 800x1216) and compared with PyTorch's predictions (vdense/deploy/check.py);
+only then is it renamed to OUT, so a failed check leaves OUT as it was. Check sizes are bounded to 2.2 MP per
+image (memory). Needs requirements/export.txt (onnx, onnxruntime).
 """
 import argparse
 import os
@@ -18,16 +26,23 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from 
 
 from vdense.engine.cli import one_line_errors  # noqa: E402
 
+DEFAULT_CHECK_SIZES = [(97, 211), (224, 224), (800, 1216)]
+
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Export a vdense backbone to ONNX')
+    parser = argparse.ArgumentParser(description='Export a vdense model (or its backbone) to ONNX',
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('out', help='the .onnx file to write')
+    parser.add_argument('--backbone-only', action='store_true',
+                        help='export the backbone alone (normalised input, the stage maps as outputs)')
     parser.add_argument('--check-size', type=int, nargs=2, action='append', metavar=('H', 'W'),
-                        help='input sizes onnxruntime is checked at (repeatable; default 224 224 and 800 1216)')
-    parser.add_argument('--opset', type=int, default=17)
-    parser.add_argument('--tolerance', type=float, default=1e-4)
+                        help='input sizes onnxruntime is checked at (repeatable; default 97 211, 224 224, 800 1216; '
+                             'at most 2,200,000 pixels)')
+    parser.add_argument('--opset', type=int, default=17, help='ONNX opset (16 to the newest torch writes)')
+    parser.add_argument('--tolerance', type=float, default=1e-4,
+                        help='--backbone-only: max relative error of the stage maps')
     return parser.parse_args(argv)
 
 
@@ -36,44 +51,113 @@ def main(argv=None):
     with one_line_errors():
         try:
             export(args)
-        except (FileNotFoundError, ValueError, RuntimeError) as e:
+        except (FileNotFoundError, ValueError, RuntimeError, NotImplementedError) as e:
             print(f'error: {e}', file=sys.stderr, flush=True)
             raise SystemExit(2)
 
 
+def _refuse_overwriting_inputs(args):
+    from vdense.engine import ensure_not_overwriting
+    for path in (args.config, args.checkpoint):
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{path}: not found')
+    if osp.isdir(args.out):
+        raise ValueError(f'{args.out}: is a directory; name the .onnx file to write')
+    for path in (args.config, args.checkpoint):
+        ensure_not_overwriting(path, args.out)
+    if not osp.isdir(osp.dirname(osp.abspath(args.out))):
+        raise FileNotFoundError(f'{osp.dirname(args.out)}: no such directory for {args.out}')
+
+
+def _check_shapes(sizes, backbone_only):
+    checks = []
+    for h, w in sizes:
+        small = h * w <= 224 * 224 * 2
+        checks += [(b, h, w) for b in ((1, 3) if small else (1,))]
+    return checks
+
+
 def export(args):
+    from vdense.deploy.onnx_export import check_opset, check_sizes
+    check_opset(args.opset)
+    sizes = [tuple(s) for s in (args.check_size or DEFAULT_CHECK_SIZES)]
+    check_sizes(sizes)
+    _refuse_overwriting_inputs(args)
+
+    import json
     import logging
+    import tempfile
 
     from mmengine.config import Config
     from mmengine.logging import MMLogger
     MMLogger.get_current_instance().setLevel(logging.WARNING)  # no per-tensor init report: the weights are loaded
 
-    from vdense.deploy import export_backbone_onnx, max_relative_errors
-    from vdense.engine import MIN_COVERAGE_TEST, check_coverage, ensure_not_overwriting, read_checkpoint
+    from vdense.deploy.graphs import GRAPHS, task_of
+    from vdense.deploy.preprocess import describe_preprocessing
+    from vdense.engine import MIN_COVERAGE_TEST, check_coverage, read_checkpoint
     from vdense.engine.build import build_model_from_config
-    for path in (args.config, args.checkpoint):
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'{path}: not found')
-    ensure_not_overwriting(args.checkpoint, args.out)
-    checkpoint = read_checkpoint(args.checkpoint)
-    model = build_model_from_config(Config.fromfile(args.config))
-    check_coverage(model, checkpoint, args.checkpoint, MIN_COVERAGE_TEST, 'an export')
     from vdense.engine.coverage import model_state_of
+    checkpoint = read_checkpoint(args.checkpoint)
+    cfg = Config.fromfile(args.config)
+    model = build_model_from_config(cfg)
+    check_coverage(model, checkpoint, args.checkpoint, MIN_COVERAGE_TEST, 'an export')
     model.load_state_dict(model_state_of(checkpoint), strict=False)
-    backbone = model.backbone.eval()
-    names = export_backbone_onnx(backbone, args.out, opset=args.opset)
-    sizes = [tuple(s) for s in (args.check_size or [(224, 224), (800, 1216)])]
-    checks = [(batch, h, w) for (h, w) in sizes for batch in ((1, 3) if h * w <= 224 * 224 * 2 else (1,))]
-    errors = max_relative_errors(backbone, args.out, checks)
-    worst = max(errors.values())
-    text = ', '.join(f'batch {b} {hh}x{ww}: {e:.2e}' for (b, hh, ww), e in errors.items())
-    if worst > args.tolerance:
-        os.remove(args.out)
-        raise RuntimeError(f'{args.out}: onnxruntime differs from PyTorch (max relative error {text}, above '
-                           f'{args.tolerance:g}); not written')
-    print(f'vdense: {type(backbone).__name__} backbone -> {args.out} (opset {args.opset}, input (batch, 3, height, '
-          f'width), outputs {", ".join(names)}, all dynamic); onnxruntime vs PyTorch max relative error {text}',
+    model.eval()
+    task = 'backbone' if args.backbone_only else task_of(model)
+    if task not in GRAPHS and task != 'backbone':
+        raise NotImplementedError(f'{args.config}: complete-model export of a {type(model).__name__} is not '
+                                  'supported yet (classifiers and segmentors are); add --backbone-only to export '
+                                  'its backbone')
+    meta = checkpoint.get('meta') or {}
+    classes = ((meta.get('dataset_meta') or {}).get('classes') or
+               (cfg.get('test_dataloader', {}).get('dataset', {}).get('metainfo') or {}).get('classes'))
+    props = {'vdense.task': task, 'vdense.config': osp.basename(args.config),
+             'vdense.preprocess': json.dumps(describe_preprocessing(cfg, model, in_graph=task != 'backbone'))}
+    if classes:
+        props['vdense.classes'] = json.dumps(list(classes))
+
+    out_dir = osp.dirname(osp.abspath(args.out))
+    fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(args.out) + '.', suffix='.tmp', dir=out_dir)
+    os.close(fd)
+    try:
+        checks = _check_shapes(sizes, task == 'backbone')
+        if task == 'backbone':
+            text, passed, names = _export_backbone(model.backbone.eval(), tmp, args, checks)
+        else:
+            text, passed, names = _export_model(model, task, tmp, args, checks)
+        props['vdense.outputs'] = json.dumps(names)
+        if not passed:
+            raise RuntimeError(f'{args.out}: onnxruntime differs from PyTorch ({text}); not written'
+                               + (' (the previous file is kept)' if osp.exists(args.out) else ''))
+        from vdense.deploy.onnx_export import write_metadata
+        write_metadata(tmp, props)
+        os.replace(tmp, args.out)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+    what = f'{type(model.backbone).__name__} backbone' if task == 'backbone' else f'{type(model).__name__} ({task})'
+    print(f'vdense: {what} -> {args.out} (opset {args.opset}, input (batch, 3, height, width), outputs '
+          f'{", ".join(names)}, all dynamic; preprocessing in its metadata); onnxruntime vs PyTorch: {text}',
           flush=True)
+
+
+def _export_backbone(backbone, path, args, checks):
+    from vdense.deploy import export_backbone_onnx, max_relative_errors
+    names = export_backbone_onnx(backbone, path, opset=args.opset)
+    errors = max_relative_errors(backbone, path, checks)
+    text = 'max relative error ' + ', '.join(f'batch {b} {h}x{w}: {e:.2e}' for (b, h, w), e in errors.items())
+    return text, max(errors.values()) <= args.tolerance, list(names)
+
+
+def _export_model(model, task, path, args, checks):
+    from vdense.deploy.check import check_against_pytorch
+    from vdense.deploy.graphs import GRAPHS
+    from vdense.deploy.onnx_export import export_graph
+    graph = GRAPHS[task](model)
+    names = export_graph(graph, path, opset=args.opset)
+    results = check_against_pytorch(model, task, path, checks)
+    text = ', '.join(f'batch {b} {h}x{w}: {what}' for (b, h, w), _, what in results)
+    return text, all(ok for _, ok, _ in results), list(names)
 
 
 if __name__ == '__main__':

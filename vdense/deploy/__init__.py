@@ -1,4 +1,14 @@
-"""Deployment helpers: ONNX export of the backbones (and its check against PyTorch with onnxruntime)."""
-from .onnx_export import EXPORT_SIZE, OnnxUnavailableError, export_backbone_onnx, max_relative_errors
+"""Deployment: ONNX export of the complete models (classifiers, segmentors) and of the backbones, checked against
+PyTorch with onnxruntime (graphs.py, traceable.py, preprocess.py, check.py, onnx_export.py)."""
+from .onnx_export import (
+    EXPORT_SIZE,
+    MAX_CHECK_PIXELS,
+    MIN_OPSET,
+    OnnxUnavailableError,
+    export_backbone_onnx,
+    export_graph,
+    max_relative_errors,
+)
 
-__all__ = ['EXPORT_SIZE', 'OnnxUnavailableError', 'export_backbone_onnx', 'max_relative_errors']
+__all__ = ['EXPORT_SIZE', 'MAX_CHECK_PIXELS', 'MIN_OPSET', 'OnnxUnavailableError', 'export_backbone_onnx',
+           'export_graph', 'max_relative_errors']
