@@ -35,10 +35,15 @@ def venv(tmp_path_factory):
     host = base / 'host_site'
     host.mkdir()
     site = sysconfig.get_paths()['purelib']
-    for name in os.listdir(site):
-        if name.startswith(VDENSE_FILES) or name.endswith('.pth') or name == '__pycache__':
-            continue
-        os.symlink(osp.join(site, name), host / name)
+    # site-packages and the folders its .pth files add (e.g. a venv that reuses another interpreter's torch)
+    folders = [site] + [line.strip() for pth in sorted(os.listdir(site))
+                        if pth.endswith('.pth') and not pth.startswith(VDENSE_FILES)
+                        for line in open(osp.join(site, pth)) if osp.isdir(line.strip())]
+    for folder in folders:
+        for name in os.listdir(folder):
+            if not (name.startswith(VDENSE_FILES) or name.endswith('.pth') or name == '__pycache__'
+                    or osp.lexists(host / name)):
+                os.symlink(osp.join(folder, name), host / name)
     subprocess.run([sys.executable, '-m', 'venv', '--without-pip', str(base / 'venv')], check=True)
     py = str(base / 'venv' / 'bin' / 'python')
     venv_site = _run(py, 'import sysconfig; print(sysconfig.get_paths()["purelib"])', base).stdout.strip()
