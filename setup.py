@@ -92,7 +92,7 @@ setup(
     install_requires=[
         'torch>=2.6', 'torchvision>=0.21', 'mmcv>=2.0.0rc4,<2.2.0', 'mmengine==0.10.7', 'mmdet==3.3.0',
         'mmsegmentation==1.2.2', 'ftfy', 'regex', 'mmpretrain==1.2.0', 'pycocotools>=2.0.7', 'numpy>=1.24',
-        'opencv-python', 'setuptools<82',
+        'opencv-python', 'setuptools<82', 'safetensors>=0.4',
     ],
     extras_require={'tests': read_requirements('requirements/tests.txt')},
     license='Apache-2.0',

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Convert a released, foreign or vdense checkpoint to a vdense backbone-only checkpoint.
 
-    python tools/convert_checkpoint.py SRC DST [--family ScalableViT|Swin|MViT] [--no-hash]
+    python tools/convert_checkpoint.py SRC DST [--family ScalableViT|Swin|MViT] [--no-hash] [--format safetensors]
 
 Reads the authors' layouts (ScalableViT `.pth`, Swin `.pth`, MViTv2 `.pyth`), timm's, mmdet's, mmseg's and
 mmpretrain's, and vdense's own backbone-only and training checkpoints; the family and variant are detected from the
@@ -23,6 +23,9 @@ def parse_args(argv=None, description=None, doc=None):
     parser.add_argument('dst', help='output file; a content-hash suffix is added unless --no-hash')
     parser.add_argument('--family', help='skip detection: ScalableViT, Swin or MViT')
     parser.add_argument('--no-hash', action='store_true', help='write DST exactly, without the hash suffix')
+    parser.add_argument('--format', choices=['pth', 'safetensors'], default=None,
+                        help='pth (the default; any MM project loads it) or safetensors (no pickle; meta in the '
+                             'header as strings); a DST ending in .safetensors selects safetensors')
     add_debug_arg(parser)
     return parser.parse_args(argv)  # before the stack is imported: --help and a wrong flag answer at once
 
@@ -30,7 +33,7 @@ def parse_args(argv=None, description=None, doc=None):
 def convert(args) -> None:
     import vdense.models  # noqa: F401  (registers the backbone families that identification tries)
     from vdense.converters.publish import publish_backbone
-    found, out = publish_backbone(args.src, args.dst, args.family, with_hash=not args.no_hash)
+    found, out = publish_backbone(args.src, args.dst, args.family, with_hash=not args.no_hash, fmt=args.format)
     print(found.summary())
     print(f'wrote {out}: init_cfg=dict(type="Pretrained", checkpoint="{out}") in a vdense.{found.family} backbone')
 

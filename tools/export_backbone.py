@@ -7,6 +7,7 @@ layout tools/convert_checkpoint.py reads) for use anywhere.
 Writes `{'state_dict': backbone weights without prefix, 'meta': {family, arch, source, epoch, iter}}` as
 `NAME-<sha256[:8]>.pth` (optimizer state and heads dropped); load it with
 `init_cfg=dict(type='Pretrained', checkpoint=...)` in any vdense backbone, from any OpenMMLab project.
+`--format safetensors` writes `NAME-<sha256[:8]>.safetensors` instead (no pickle; the meta as strings in the header).
 Same flow as tools/convert_checkpoint.py.
 """
 import os.path as osp

@@ -27,7 +27,7 @@ import torch
 
 # ``NAME-<8 hex digits>.pth``: the suffix mmengine's publish_model, mmdet's model zoo and vdense's export use
 # (torch.hub's HASH_REGEX, whose hex is lower-case; ``-0123ABCD.PTH`` is checked too, not skipped).
-HASH_IN_NAME = re.compile(r'-([0-9a-f]{8})\.(pth|pt|pyth|ckpt)$', re.IGNORECASE)
+HASH_IN_NAME = re.compile(r'-([0-9a-f]{8})\.(pth|pt|pyth|ckpt|safetensors)$', re.IGNORECASE)
 # torch.save stores zip entries uncompressed, so their declared sizes add up to about the file's size. A crafted
 # zip can declare deflated entries that inflate to GBs (torch reads a record by allocating its declared size).
 MAX_INFLATION = 4
@@ -131,6 +131,9 @@ def read_checkpoint(path: str, map_location: Any = 'cpu', mmap: bool = False) ->
     if not osp.isfile(path):
         raise CheckpointError(f'{safe_text(path)}: no such checkpoint file')
     verify_name_hash(path)
+    from .safetensors_io import is_safetensors, read_safetensors
+    if is_safetensors(path):  # tensors and a string header, no pickle: read by the safetensors library
+        return read_safetensors(path, map_location)
     check_container(path)
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
