@@ -16,5 +16,6 @@ model = dict(
     # GroupNorm in the head: from scratch it learns faster.
     bbox_head=dict(num_classes=4, in_channels=64, feat_channels=64, stacked_convs=2,
                    norm_cfg=dict(type='GN', num_groups=16, requires_grad=True)))
-default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=5, max_keep_ckpts=1))
+# progress every 10 steps (a few seconds), smoothed over 50
+default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=5, max_keep_ckpts=1))
 log_processor = dict(window_size=50)

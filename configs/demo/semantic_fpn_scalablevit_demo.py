@@ -26,7 +26,7 @@ param_scheduler = [
     dict(type='PolyLR', eta_min=1e-5, power=0.9, begin=50, end=1200, by_epoch=False),
 ]
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1200, max_keep_ckpts=1),
     visualization=dict(type='SegVisualizationHook'))
 auto_scale_lr = dict(enable=False, base_batch_size=8)
