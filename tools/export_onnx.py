@@ -3,12 +3,14 @@
 
     python tools/export_onnx.py CONFIG CHECKPOINT OUT.onnx [--backbone-only] [--check-size H W ...] [--opset 17]
 
-By default the complete model: classifiers (output ``scores``, the softmax) and segmentors (Semantic FPN, UperNet;
-output ``labels``, the label map at the input's size). Input ``image``: float32 (batch, 3, height, width), RGB,
-0-255; the graph does the channel order, mean/std and the padding to the size divisor; the test pipeline's resize
-is left to the caller and written, with the rest of the preprocessing, into the file's metadata (``vdense.*`` keys).
-``--backbone-only`` writes the backbone alone (input normalised, outputs the stage maps). Detectors: backbone only
-for now (docs/deploy.md).
+By default the complete model: classifiers (output ``scores``, the softmax), segmentors (Semantic FPN, UperNet;
+output ``labels``, the label map at the input's size) and RetinaNet-like one-stage detectors (``boxes``, ``scores``,
+``labels``, test_cfg's score threshold, NMS and max detections in the graph). Input ``image``: float32 (batch, 3,
+height, width), RGB, 0-255; the graph does the channel order, mean/std and the padding to the size divisor; the
+test pipeline's resize is left to the caller and written, with the rest of the preprocessing, into the file's
+metadata (``vdense.*`` keys).
+``--backbone-only`` writes the backbone alone (input normalised, outputs the stage maps). Two-stage detectors
+(Mask R-CNN, Cascade): backbone only for now (docs/deploy.md).
 
 Exporter: torch.onnx.export(..., dynamo=False) (TorchScript tracing), standard ONNX ops only. Batch, height and
 width are dynamic (vdense/deploy/onnx_export.py says how). The file is written under a temporary name next to OUT,
@@ -92,7 +94,7 @@ def export(args):
     from mmengine.logging import MMLogger
     MMLogger.get_current_instance().setLevel(logging.WARNING)  # no per-tensor init report: the weights are loaded
 
-    from vdense.deploy.graphs import GRAPHS, task_of
+    from vdense.deploy.graphs import build_graph, task_of
     from vdense.deploy.preprocess import describe_preprocessing
     from vdense.engine import MIN_COVERAGE_TEST, check_coverage, read_checkpoint
     from vdense.engine.build import build_model_from_config
@@ -104,10 +106,7 @@ def export(args):
     model.load_state_dict(model_state_of(checkpoint), strict=False)
     model.eval()
     task = 'backbone' if args.backbone_only else task_of(model)
-    if task not in GRAPHS and task != 'backbone':
-        raise NotImplementedError(f'{args.config}: complete-model export of a {type(model).__name__} is not '
-                                  'supported yet (classifiers and segmentors are); add --backbone-only to export '
-                                  'its backbone')
+    graph = None if task == 'backbone' else build_graph(model, task)
     meta = checkpoint.get('meta') or {}
     classes = ((meta.get('dataset_meta') or {}).get('classes') or
                (cfg.get('test_dataloader', {}).get('dataset', {}).get('metainfo') or {}).get('classes'))
@@ -124,7 +123,7 @@ def export(args):
         if task == 'backbone':
             text, passed, names = _export_backbone(model.backbone.eval(), tmp, args, checks)
         else:
-            text, passed, names = _export_model(model, task, tmp, args, checks)
+            text, passed, names = _export_model(model, graph, task, tmp, args, checks)
         props['vdense.outputs'] = json.dumps(names)
         if not passed:
             raise RuntimeError(f'{args.out}: onnxruntime differs from PyTorch ({text}); not written'
@@ -149,11 +148,9 @@ def _export_backbone(backbone, path, args, checks):
     return text, max(errors.values()) <= args.tolerance, list(names)
 
 
-def _export_model(model, task, path, args, checks):
+def _export_model(model, graph, task, path, args, checks):
     from vdense.deploy.check import check_against_pytorch
-    from vdense.deploy.graphs import GRAPHS
     from vdense.deploy.onnx_export import export_graph
-    graph = GRAPHS[task](model)
     names = export_graph(graph, path, opset=args.opset)
     results = check_against_pytorch(model, task, path, checks)
     text = ', '.join(f'batch {b} {h}x{w}: {what}' for (b, h, w), _, what in results)

@@ -1,6 +1,8 @@
 """An exported complete model checked against the PyTorch model's own predictions (``model.test_step``, the path
 tools/test.py and tools/infer.py take) on images of sizes the graph was not traced at, with the tolerances of
-issue 26: classifiers the same top-5 classes (and scores within 1e-3), segmentors >= 99.9 % of the pixels equal.
+issue 26: classifiers the same top-5 classes (and scores within 1e-3), segmentors >= 99.9 % of the pixels equal,
+detectors each PyTorch detection with score >= 0.05 matched by one of the same class with box IoU >= 0.99 and
+|score difference| <= 1e-3.
 
 The images are random RGB noise (0-255, seeded): the check is of the graph, not of the weights.
 """
@@ -22,11 +24,50 @@ def _reference(model, task: str, images: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             out = model.test_step(dict(inputs=inputs, data_samples=None))
         return np.stack([s.pred_score.numpy() for s in out])
+    if task == 'detector':
+        from mmdet.structures import DetDataSample
+        samples = [DetDataSample(metainfo=dict(img_shape=(H, W), ori_shape=(H, W), scale_factor=(1., 1.)))
+                   for _ in inputs]
+        with torch.inference_mode():
+            out = model.test_step(dict(inputs=inputs, data_samples=samples))
+        return [(s.pred_instances.bboxes.numpy(), s.pred_instances.scores.numpy(), s.pred_instances.labels.numpy())
+                for s in out]
     from mmseg.structures import SegDataSample
     samples = [SegDataSample(metainfo=dict(img_shape=(H, W), ori_shape=(H, W))) for _ in inputs]
     with torch.inference_mode():
         out = model.test_step(dict(inputs=inputs, data_samples=samples))
     return np.stack([s.pred_sem_seg.data[0].numpy() for s in out])
+
+
+MIN_SCORE, BOX_IOU = 0.05, 0.99
+
+
+def _box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    lt, rb = np.maximum(a[:, None, :2], b[None, :, :2]), np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.clip(rb - lt, 0, None).prod(-1)
+    area = lambda x: (x[:, 2:] - x[:, :2]).prod(-1)  # noqa: E731
+    return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-12)
+
+
+def compare_detections(reference, exported) -> Tuple[bool, str]:
+    """reference: per image (boxes, scores, labels); exported: the graph's (boxes, scores, labels) batch arrays.
+    Each reference detection with score >= 0.05 needs its own exported match (greedy, best score first)."""
+    matched = total = 0
+    for i, (boxes, scores, labels) in enumerate(reference):
+        keep = exported[2][i] >= 0
+        e_boxes, e_scores, e_labels = exported[0][i][keep], exported[1][i][keep], exported[2][i][keep]
+        free = np.ones(len(e_scores), bool)
+        iou = _box_iou(boxes, e_boxes) if len(boxes) and len(e_boxes) else np.zeros((len(boxes), len(e_boxes)))
+        for j in np.argsort(-scores, kind='stable'):
+            if scores[j] < MIN_SCORE:
+                continue
+            total += 1
+            ok = free & (e_labels == labels[j]) & (iou[j] >= BOX_IOU)
+            ok &= np.abs(e_scores - scores[j]) <= SCORE_TOLERANCE
+            if ok.any():
+                free[np.flatnonzero(ok)[0]] = False
+                matched += 1
+    return matched == total, f'{matched}/{total} detections matched'
 
 
 def compare(task: str, reference: np.ndarray, exported: np.ndarray) -> Tuple[bool, str]:
@@ -53,6 +94,8 @@ def check_against_pytorch(model, task: str, path: str, shapes: Sequence[Tuple[in
     for b, h, w in shapes:
         images = rng.integers(0, 256, size=(b, 3, h, w), dtype=np.uint8)
         reference = _reference(model, task, images)
-        exported = session.run(None, {'image': images.astype(np.float32)})[0]
-        results.append(((b, h, w), *compare(task, reference, exported)))
+        exported = session.run(None, {'image': images.astype(np.float32)})
+        compared = compare_detections(reference, exported) if task == 'detector' else \
+            compare(task, reference, exported[0])
+        results.append(((b, h, w), *compared))
     return results

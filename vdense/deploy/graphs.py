@@ -7,7 +7,8 @@ resize was done outside (the resize is in the file's metadata, vdense/deploy/pre
 
 - classifier: ``scores`` (batch, classes), the head's softmax (mmpretrain ``ClsHead.predict``);
 - segmentor: ``labels`` (batch, height, width) int64 at the input's size: the decode head's logits resized
-  bilinearly to the input size, then argmax (mmseg ``EncoderDecoder.predict`` with img_shape = ori_shape).
+  bilinearly to the input size, then argmax (mmseg ``EncoderDecoder.predict`` with img_shape = ori_shape);
+- one-stage detector (RetinaNet): ``boxes``, ``scores``, ``labels`` with test_cfg inside (detection.py).
 """
 import torch
 import torch.nn.functional as F
@@ -92,4 +93,14 @@ def task_of(model) -> str:
     return type(model).__name__
 
 
-GRAPHS = {'classifier': ClassifierGraph, 'segmentor': SegmentorGraph}
+def build_graph(model, task: str) -> nn.Module:
+    """The graph of ``model``'s task; NotImplementedError (one line) for what is not supported yet."""
+    if task == 'classifier':
+        return ClassifierGraph(model)
+    if task == 'segmentor':
+        return SegmentorGraph(model)
+    if task == 'detector':
+        from .detection import OneStageDetectorGraph
+        return OneStageDetectorGraph(model)
+    raise NotImplementedError(f'complete-model export of a {task} is not supported (classifiers, segmentors and '
+                              'RetinaNet-like detectors are); add --backbone-only to export its backbone')
