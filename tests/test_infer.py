@@ -223,3 +223,18 @@ def test_predictor_takes_one_path(tmp_path, images):
     cfg, ckpt = _classifier(tmp_path)
     samples = Predictor(cfg, str(ckpt))(str(images / 'a.jpg'))  # used to fail: IsADirectoryError: '/'
     assert len(samples) == 1 and samples[0].pred_score.numel() == 4
+
+
+def test_an_image_above_max_pixels_is_refused_from_its_header(tmp_path, monkeypatch):
+    # A small file can hold a huge image (a 12000x12000 JPEG took 18.9 GB): its size is read before decoding.
+    import mmcv
+
+    from vdense.apis import InferenceInputError, run_inference
+    cfg, ckpt = _classifier(tmp_path)
+    cv2.imwrite(str(tmp_path / 'big.png'), np.zeros((300, 400, 3), np.uint8))
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError('decoded before the size check')
+    monkeypatch.setattr(mmcv, 'imfrombytes', no_decoding)
+    with pytest.raises(InferenceInputError, match=r'big.png: 400x300 = 0.12 MP, above the 0.1 MP limit'):
+        run_inference(cfg, str(ckpt), [str(tmp_path / 'big.png')], str(tmp_path / 'o'), max_pixels=100_000)

@@ -63,15 +63,41 @@ def image_loading(cfg) -> dict:
     return dict(imdecode_backend='cv2', color_type='color', backend_args=None)
 
 
-def decode_image(path: str, loading: Optional[dict] = None) -> np.ndarray:
+def _header_size(data: bytes) -> Optional[Tuple[int, int]]:
+    """(width, height) from the image header (Pillow reads no pixels), or None where Pillow cannot tell."""
+    import io
+
+    from PIL import Image
+    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # the size is all we ask; the check is ours
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except Exception:  # noqa: BLE001 - a format Pillow does not know: the decoder decides
+        return None
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
+def _refuse_size(path: str, w: int, h: int, max_pixels: int) -> None:
+    raise InferenceInputError(f'{path}: {w}x{h} = {h * w / 1e6:.3g} MP, above the {max_pixels / 1e6:.3g} MP '
+                              'limit (--max-pixels); downscale or tile it')
+
+
+def decode_image(path: str, loading: Optional[dict] = None, max_pixels: Optional[int] = None) -> np.ndarray:
     """The image as the pipeline's ``LoadImageFromFile`` decodes it (mmcv, its backend and colour type, EXIF
-    orientation applied): BGR uint8 (H, W, 3). Raises :class:`InferenceInputError` naming the file."""
+    orientation applied): BGR uint8 (H, W, 3). Raises :class:`InferenceInputError` naming the file; with
+    ``max_pixels``, a larger image is refused from its header, before it is decoded."""
     import mmcv
     from mmengine import fileio
     loading = loading or {}
     backend = loading.get('imdecode_backend', 'cv2')
+    data = fileio.get(path, backend_args=loading.get('backend_args'))
+    if max_pixels is not None:  # from the header, before decoding allocates it (a small file can hold a huge image)
+        size = _header_size(data)
+        if size is not None and size[0] * size[1] > max_pixels:
+            _refuse_size(path, *size, max_pixels)
     try:
-        image = mmcv.imfrombytes(fileio.get(path, backend_args=loading.get('backend_args')),
+        image = mmcv.imfrombytes(data,
                                  flag=loading.get('color_type', 'color'), backend=backend)
     except Exception as e:  # noqa: BLE001 - any decoder failure is the same answer
         raise InferenceInputError(f'{path}: cannot be decoded as an image ({type(e).__name__}: '
@@ -98,8 +124,7 @@ def check_image(path: str, image: np.ndarray, max_pixels: int = MAX_PIXELS) -> N
         raise InferenceInputError(f'{path}: {w}x{h} pixels, an aspect ratio above {MAX_ASPECT}:1; resized to the '
                                   'model\'s scale its short side would vanish: crop it into tiles first')
     if h * w > max_pixels:
-        raise InferenceInputError(f'{path}: {w}x{h} = {h * w / 1e6:.0f} MP, above the {max_pixels / 1e6:.0f} MP '
-                                  'limit (--max-pixels); downscale or tile it')
+        _refuse_size(path, w, h, max_pixels)
 
 
 def check_readable(paths: Iterable[str], loading: Optional[dict] = None, max_pixels: int = MAX_PIXELS,
@@ -109,7 +134,7 @@ def check_readable(paths: Iterable[str], loading: Optional[dict] = None, max_pix
     for the run, up to ``keep_bytes`` in all (the others are decoded again when their batch runs)."""
     sizes, kept, held = [], {}, 0
     for path in paths:
-        image = decode_image(path, loading)
+        image = decode_image(path, loading, max_pixels)
         check_image(path, image, max_pixels)
         sizes.append(tuple(image.shape[:2]))
         if held + image.nbytes <= keep_bytes:
