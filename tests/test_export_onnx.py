@@ -213,3 +213,75 @@ def test_two_stage_detectors_one_line_until_supported(tmp_path):
     assert proc.returncode == 2 and proc.stderr.count('\n') == 1 and 'add --backbone-only' in proc.stderr, \
         proc.stderr
     assert not (tmp_path / 'o.onnx').exists()
+
+
+_NO_STACK = '''
+import runpy, sys
+sys.argv = sys.argv[1:]
+try:
+    runpy.run_path(sys.argv[0], run_name='__main__')
+except SystemExit as e:
+    assert e.code in (0, None), e.code
+stack = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'mmcv', 'mmdet', 'mmseg', 'mmengine',
+                                                             'mmpretrain', 'vdense', 'torchvision'))
+assert not stack, stack
+'''
+
+
+@pytest.mark.parametrize('name', ['retinanet_swin_demo', 'upernet_swin_demo', 'imagenet_swin_demo'])
+def test_infer_on_onnx_matches_pytorch_path(tmp_path, name):
+    """tools/infer.py MODEL.onnx gives the PyTorch path's outputs (same files, same JSON keys, same predictions)
+    without importing torch or the OpenMMLab stack; detection inputs go through the test pipeline's Resize and the
+    boxes come back in the image's pixels."""
+    import json
+    import subprocess
+    import sys
+
+    import cv2
+    import numpy as np
+    ckpt, _ = _trained_like_checkpoint(tmp_path, name, ['a', 'b', 'c', 'd'])
+    cfg = osp.join(DEMO, name + '.py')
+    onnx_file = tmp_path / 'model.onnx'
+    run_tool('export_onnx.py', cfg, ckpt, onnx_file, '--check-size', 97, 211)
+    rng = np.random.default_rng(2)
+    (tmp_path / 'in' / 'a').mkdir(parents=True)
+    images = [tmp_path / 'in' / 'a' / 'x.png', tmp_path / 'in' / 'y.png', tmp_path / 'in' / 'z.png']
+    for path, size in zip(images, [(131, 75), (97, 211), (97, 211)]):
+        cv2.imwrite(str(path), cv2.GaussianBlur(rng.integers(0, 256, (*size, 3), dtype=np.uint8), (5, 5), 2))
+    # PyTorch batch 1: mmdet pads a batch to its largest image, so there an image's boxes depend on its batch
+    # mates; the runtime batches only images of one size, which is exactly the image alone.
+    run_tool('infer.py', cfg, ckpt, *images, '--out-dir', tmp_path / 'torch', '--score-thr', 0.05)
+    proc = subprocess.run([sys.executable, '-c', _NO_STACK, osp.join(ROOT, 'tools', 'infer.py'), str(onnx_file),
+                           *map(str, images), '--out-dir', str(tmp_path / 'ort'), '--batch-size', '2',
+                           '--score-thr', '0.05'], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    torch_records = json.loads((tmp_path / 'torch' / 'results.json').read_text())
+    ort_records = json.loads((tmp_path / 'ort' / 'results.json').read_text())
+    assert [r['image'] for r in ort_records] == [r['image'] for r in torch_records]
+    for ref, got in zip(torch_records, ort_records):
+        assert set(got) == set(ref) and got['task'] == ref['task']
+        rel = osp.relpath(ref['image'], tmp_path / 'in')
+        assert (tmp_path / 'ort' / 'preds' / (rel + '.json')).is_file()
+        assert (tmp_path / 'ort' / 'vis' / (rel + '.png')).is_file()
+        if ref['task'] == 'detection':
+            assert len(ref['scores']) > 0
+            _assert_same_detections([_Instances(ref)], [np.array([a]) for a in _Instances(got).arrays()])
+        elif ref['task'] == 'segmentation':
+            a, b = cv2.imread(ref['seg_map'], cv2.IMREAD_UNCHANGED), cv2.imread(got['seg_map'], cv2.IMREAD_UNCHANGED)
+            assert a.shape == b.shape and (a == b).mean() >= 0.999
+        else:
+            assert [t['label'] for t in got['topk']] == [t['label'] for t in ref['topk']]
+            assert max(abs(t['score'] - u['score']) for t, u in zip(got['topk'], ref['topk'])) <= 1e-3
+
+
+class _Instances:
+    """A detection record as the arrays _assert_same_detections compares (scores rounded to 5 digits, boxes to
+    0.01 px in the JSON)."""
+
+    def __init__(self, record):
+        self.bboxes = torch.tensor(record['bboxes'], dtype=torch.float32).reshape(-1, 4)
+        self.scores = torch.tensor(record['scores'], dtype=torch.float32)
+        self.labels = torch.tensor(record['labels'], dtype=torch.long)
+
+    def arrays(self):
+        return self.bboxes.numpy(), self.scores.numpy(), self.labels.numpy()

@@ -23,6 +23,17 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
 
+if __name__ == '__main__' and len(sys.argv) > 1 and sys.argv[1].lower().endswith('.onnx'):
+    # An exported model: vdense/deploy/runtime.py (onnxruntime, numpy, OpenCV), loaded by path so that neither
+    # vdense's package (torch) nor the OpenMMLab stack is imported.
+    import importlib.util
+    _spec = importlib.util.spec_from_file_location(
+        'vdense_onnx_runtime', osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'vdense', 'deploy',
+                                        'runtime.py'))
+    _runtime = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(_runtime)
+    raise SystemExit(_runtime.main(sys.argv[1:]))
+
 from vdense.engine.cli import checked_cfg_options, one_line_errors  # noqa: E402
 
 
