@@ -2,6 +2,7 @@
 import hashlib
 import os.path as osp
 
+import pytest
 import torch
 
 from tests.helpers import run_tool
@@ -73,3 +74,56 @@ def test_export_backbone_from_a_training_checkpoint(tmp_path):
     loaded.init_weights()
     for k, v in backbone.state_dict().items():
         torch.testing.assert_close(loaded.state_dict()[k], v)
+
+
+@pytest.fixture(scope='module')
+def exported_demo_backbone(tmp_path_factory):
+    """A backbone-only file as tools/export_backbone.py writes it, from a demo-arch training checkpoint."""
+    tmp = tmp_path_factory.mktemp('exported')
+    state = {'backbone.' + k: v for k, v in ScalableViT(DEMO_ARCH).state_dict().items()}
+    cfg_text = f"model = dict(type='RetinaNet', backbone=dict(type='vdense.ScalableViT', arch={DEMO_ARCH!r}))\n"
+    torch.save({'state_dict': state, 'meta': {'cfg': cfg_text, 'epoch': 1}}, tmp / 'epoch_1.pth')
+    run_tool('export_backbone.py', tmp / 'epoch_1.pth', tmp / 'backbone.pth', '--no-hash')
+    return tmp / 'backbone.pth'
+
+
+def test_convert_refuses_a_meta_arch_that_does_not_describe_the_file(tmp_path, exported_demo_backbone):
+    # Without the check, depths of 1e7 build ten million blocks (hours): the timeout makes a hang a failure.
+    checkpoint = torch.load(exported_demo_backbone, weights_only=True)
+    checkpoint['meta']['arch']['depths'] = [10 ** 7, 2, 2, 2]
+    torch.save(checkpoint, tmp_path / 'crafted.pth')
+    proc = run_tool('convert_checkpoint.py', tmp_path / 'crafted.pth', tmp_path / 'out.pth', check=False,
+                    timeout=120)
+    assert proc.returncode == 2 and not list(tmp_path.glob('out*'))
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()] and 'Traceback' not in proc.stderr
+    assert "meta['arch']: depths [10000000, 2, 2, 2]" in proc.stderr and 'holds only 168 tensors' in proc.stderr
+
+
+def test_stored_arch_must_match_the_blocks_in_the_file(tmp_path):
+    # Within bounds but not the file's: a training checkpoint's config naming 3 blocks in stage 2 (the file has 2),
+    # and a backbone-only file whose meta names another stem width.
+    import vdense.models  # noqa: F401
+    from vdense.converters.publish import publish_backbone
+    from vdense.engine.checkpoint_reader import CheckpointError
+    state = ScalableViT(DEMO_ARCH).state_dict()
+    deeper = dict(DEMO_ARCH, depths=[2, 2, 3, 2])
+    cfg_text = f"model = dict(type='RetinaNet', backbone=dict(type='vdense.ScalableViT', arch={deeper!r}))\n"
+    torch.save({'state_dict': {'backbone.' + k: v for k, v in state.items()}, 'meta': {'cfg': cfg_text}},
+               tmp_path / 'epoch_1.pth')
+    with pytest.raises(CheckpointError, match=r"model\.backbone\.arch: depths \[2, 2, 3, 2\] do not match the "
+                                              r'file, whose stages hold 2-2-2-2 blocks'):
+        publish_backbone(str(tmp_path / 'epoch_1.pth'), str(tmp_path / 'a.pth'))
+    wider = dict(DEMO_ARCH, embed_dims=[64, 64, 128, 256])
+    torch.save({'state_dict': state, 'meta': {'family': 'ScalableViT', 'arch': wider}}, tmp_path / 'bb.pth')
+    with pytest.raises(CheckpointError, match=r"meta\['arch'\]: embed_dims \[64, 64, 128, 256\] do not match the "
+                                              r'file, whose stem is 32 wide'):
+        publish_backbone(str(tmp_path / 'bb.pth'), str(tmp_path / 'b.pth'))
+
+
+def test_key_names_reach_the_terminal_escaped(tmp_path, exported_demo_backbone):
+    checkpoint = torch.load(exported_demo_backbone, weights_only=True)
+    checkpoint['state_dict']['\x1b[31mevil\rforged'] = torch.zeros(1)
+    torch.save(checkpoint, tmp_path / 'ansi.pth')
+    proc = run_tool('convert_checkpoint.py', tmp_path / 'ansi.pth', tmp_path / 'out.pth')
+    assert '\x1b' not in proc.stdout + proc.stderr and '\r' not in proc.stdout + proc.stderr
+    assert '1 unexpected: \\x1b[31mevil\\rforged' in proc.stdout

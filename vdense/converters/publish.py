@@ -65,7 +65,8 @@ def publish_backbone(src: str, dst: str, family: Optional[str] = None, with_hash
     The training epoch/iteration, where the source has them, are kept in the meta. Raises ``CheckpointError``."""
     from vdense.engine.checkpoint_reader import CheckpointError, ensure_not_overwriting, read_checkpoint
 
-    from .identify import identify_in_checkpoint
+    from .arch_check import check_stored_arch
+    from .identify import FAMILIES, identify_in_checkpoint
     ensure_not_overwriting(src, dst)
     try:
         output_format(dst, fmt)  # before the (long) reading
@@ -73,6 +74,7 @@ def publish_backbone(src: str, dst: str, family: Optional[str] = None, with_hash
         raise CheckpointError(str(e)) from None
     checkpoint = read_checkpoint(src)
     try:
+        check_stored_arch(checkpoint, FAMILIES, family)  # the file's arch is data: checked before a model is built
         found = identify_in_checkpoint(checkpoint, family)
     except ValueError as e:
         raise CheckpointError(f'{src}: {e}') from None

@@ -43,12 +43,15 @@ def strip_backbone_prefix(state: Mapping[str, torch.Tensor]) -> Dict[str, torch.
 
 def summarize_keys(missing: Iterable[str], unexpected: Iterable[str], shape_mismatch: Iterable[str] = (),
                    limit: int = 8) -> str:
-    """One readable line about what did not match, with key names grouped so a family of keys reads once."""
+    """One readable line about what did not match, with key names grouped so a family of keys reads once. Key names
+    come from the file: control characters (ANSI escapes, newlines) are printed escaped, never sent raw."""
+    from vdense.engine.checkpoint_reader import safe_text
     parts = []
     for label, keys in (('missing', missing), ('unexpected', unexpected), ('shape mismatch', shape_mismatch)):
         keys = sorted(keys)
         if keys:
-            shown = ', '.join(keys[:limit]) + (f', ... (+{len(keys) - limit} more)' if len(keys) > limit else '')
+            shown = ', '.join(safe_text(k) for k in keys[:limit])
+            shown += f', ... (+{len(keys) - limit} more)' if len(keys) > limit else ''
             parts.append(f'{len(keys)} {label}: {shown}')
     return '; '.join(parts) if parts else 'all keys matched'
 
