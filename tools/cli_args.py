@@ -46,6 +46,7 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 
 
 def add_repo_to_path() -> None:
-    """Run from a clone without installing."""
-    if ROOT not in sys.path:
+    """Run from a clone without installing. First on the path even where an editable install already put the clone
+    at its end: site-packages holds a top-level ``tests`` (mmsegmentation, model-index) that would hide the clone's."""
+    if sys.path[:1] != [ROOT]:
         sys.path.insert(0, ROOT)
