@@ -218,7 +218,12 @@ def run(model_path: str, inputs: Sequence[str], out_dir: str, batch_size: int = 
     names = output_names(paths)
     records = []
     for group in model.batches(images, batch_size):
-        for i, pred in zip(group, model([images[i] for i in group])):
+        try:
+            preds = model([images[i] for i in group])
+        except Exception as e:  # onnxruntime's errors have no common base class: one line naming the files
+            reason = (str(e).strip().splitlines() or [type(e).__name__])[-1][:200]
+            raise RuntimeInputError(f'{", ".join(paths[i] for i in group)}: the model failed ({reason})') from e
+        for i, pred in zip(group, preds):
             records.append(record_of(model, paths[i], images[i], pred, out_dir, names[i], score_thr, topk, draw))
     os.makedirs(out_dir, exist_ok=True)
     with open(osp.join(out_dir, 'results.json'), 'w') as f:
