@@ -155,3 +155,10 @@ def test_cascade_checkpoint_is_refused_for_mask_rcnn():
                                               r'it fills 199/219 .* 126 of its 325 tensors have no place in it '
                                               r'\(roi_head\) '):
         check_coverage(mask_rcnn, checkpoint, 'cascade.pth', MIN_COVERAGE_TEST, 'a test')
+
+
+def test_grouped_key_names_reach_the_terminal_escaped():
+    # Key names come from the checkpoint file: an ANSI escape in one must be shown escaped in coverage messages.
+    from vdense.engine.coverage import group_keys
+    text = group_keys(['\x1b[31mevil.weight', 'ok.weight'], ['\x1b[31mevil.weight', 'ok.weight', 'other.weight'])
+    assert '\x1b' not in text and '\\x1b[31mevil' in text

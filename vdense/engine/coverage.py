@@ -11,7 +11,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 import torch
 
-from .checkpoint_reader import CheckpointError
+from .checkpoint_reader import CheckpointError, safe_text
 
 # tools/test.py, infer.py and export_onnx.py run the checkpoint as it is: it must be this model, tensor for tensor
 # (every tensor it holds used with its shape, and at least this share of the model's filled).
@@ -70,7 +70,9 @@ def group_keys(keys: Iterable[str], among: Iterable[str] = (), limit: int = 4) -
             names.append(f'{parent}.{indices[0]}' + (f'-{indices[-1]}' if len(indices) > 1 else ''))
         else:
             names.append(f'{parent}.{{{",".join(map(str, indices))}}}')
-    return ', '.join(names[:limit]) + (f', ... (+{len(names) - limit} more)' if len(names) > limit else '')
+    # Key names come from the file: control characters (ANSI escapes) are shown escaped, never sent to the terminal.
+    text = ', '.join(names[:limit]) + (f', ... (+{len(names) - limit} more)' if len(names) > limit else '')
+    return safe_text(text)
 
 
 def _backbone_difference(model: torch.nn.Module, state: Mapping[str, torch.Tensor]) -> Tuple[str, bool]:
