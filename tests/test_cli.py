@@ -15,7 +15,8 @@ from tests.conftest import ROOT
 from tests.helpers import DEMO_CONFIG, demo_data_options, run_tool
 from vdense.data.demo_shapes import make_demo_coco
 
-PY_TOOLS = ('train', 'test', 'get_flops', 'convert_checkpoint', 'export_backbone', 'benchmark', 'make_demo_data')
+PY_TOOLS = ('train', 'test', 'get_flops', 'convert_checkpoint', 'export_backbone', 'benchmark', 'make_demo_data',
+            'infer', 'export_onnx')
 SHELL_TOOLS = {'install.sh': 'Installs the verified stack', 'wheels.sh': 'Downloads every wheel',
                'dist_train.sh': 'Distributed training', 'dist_test.sh': 'Distributed evaluation',
                'slurm_train.sh': 'Training on a Slurm cluster'}

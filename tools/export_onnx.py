@@ -19,21 +19,21 @@ every stage and merge, 224x224 and 800x1216) and compared with PyTorch's predict
 only then is it renamed to OUT, so a failed check leaves OUT as it was. Check sizes are bounded to 2.2 MP per
 image (memory). Needs requirements/export.txt (onnx, onnxruntime).
 """
-import argparse
 import os
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a clone without installing
 
-from vdense.engine.cli import one_line_errors  # noqa: E402
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # tools/: cli_args (standard library only)
+
+from cli_args import add_debug_arg, make_parser  # noqa: E402
 
 DEFAULT_CHECK_SIZES = [(97, 211), (224, 224), (800, 1216)]
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='Export a vdense model (or its backbone) to ONNX',
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = make_parser(__doc__, 'Export a vdense model (or its backbone) to ONNX')
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('out', help='the .onnx file to write')
@@ -45,15 +45,19 @@ def parse_args(argv=None):
     parser.add_argument('--opset', type=int, default=17, help='ONNX opset (16 to the newest torch writes)')
     parser.add_argument('--tolerance', type=float, default=1e-4,
                         help='--backbone-only: max relative error of the stage maps')
+    add_debug_arg(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    with one_line_errors():
+    args = parse_args(argv)  # before the stack is imported: --help and a wrong flag answer at once
+    from vdense.engine.cli import one_line_errors
+    with one_line_errors(args.debug):
         try:
             export(args)
         except (FileNotFoundError, ValueError, RuntimeError, NotImplementedError) as e:
+            if args.debug:
+                raise
             print(f'error: {e}', file=sys.stderr, flush=True)
             raise SystemExit(2)
 

@@ -16,7 +16,6 @@ images (at most --max-pixels x 3 bytes each) and their predictions (detection ma
 instance), plus up to 256 MB of images kept from the check.
 The config always comes from the command line; the checkpoint is read as data only.
 """
-import argparse
 import os
 import os.path as osp
 import sys
@@ -34,12 +33,13 @@ if __name__ == '__main__' and len(sys.argv) > 1 and sys.argv[1].lower().endswith
     _spec.loader.exec_module(_runtime)
     raise SystemExit(_runtime.main(sys.argv[1:]))
 
-from vdense.engine.cli import checked_cfg_options, one_line_errors  # noqa: E402
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # tools/: cli_args (standard library only)
+
+from cli_args import add_debug_arg, make_parser  # noqa: E402
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
-    parser = argparse.ArgumentParser(description='Predict on image files with a vdense model')
+    parser = make_parser(__doc__, 'Predict on image files with a vdense model (or an exported .onnx file)')
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('inputs', nargs='+', metavar='INPUT', help='image files, folders or globs')
@@ -54,15 +54,16 @@ def parse_args(argv=None):
     parser.add_argument('--max-pixels', type=float, default=64e6,
                         help='refuse images above this many pixels (default: 64e6), which bounds memory')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries')
-    parser.add_argument('--debug', action='store_true', help='full tracebacks instead of one-line errors')
+    # Raw strings, parsed by vdense.engine.cli after the stack is imported: --help answers at once.
+    parser.add_argument('--cfg-options', nargs='+', metavar='KEY=VALUE', help='override config entries')
+    add_debug_arg(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    with one_line_errors(args.debug):
-        infer(args)
+    args = parse_args(argv)  # before the stack is imported: --help and a wrong flag answer at once
+    from vdense.engine.cli import run_tool
+    run_tool(infer, args)
 
 
 def infer(args):
@@ -75,7 +76,8 @@ def infer(args):
             raise InferenceInputError(f'{args.config}: config not found')
         cfg = Config.fromfile(args.config)
         if args.cfg_options:
-            cfg.merge_from_dict(checked_cfg_options(cfg, args.cfg_options))
+            from vdense.engine.cli import checked_cfg_options, parse_cfg_options
+            cfg.merge_from_dict(checked_cfg_options(cfg, parse_cfg_options(args.cfg_options)))
         if args.device.startswith('cuda'):
             import torch
             if not torch.cuda.is_available():
