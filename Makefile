@@ -7,7 +7,7 @@
 # make wheels WHEELS=DIR [PY_VERSION=3.12 PLATFORM=manylinux2014_x86_64]
 #                every wheel the stack needs beyond torch/torchvision into DIR (default: this Python and platform)
 # make install-offline WHEELS=DIR
-#                install from DIR with no network into a Python that has torch + torchvision (README, "Offline install")
+#                install from DIR with no network into a Python that has torch + torchvision (docs/install.md, "Offline install (no network)")
 PYTHON ?= python3
 MMCV_OPS ?= auto
 STACK ?= openmmlab

@@ -221,7 +221,7 @@ def _comparable(ours, ref_feats):
 
 BACKBONES: Dict[str, Dict[str, Callable]] = {
     'swin_t': {'mmdet SwinTransformer': _mmdet_swin_t, 'timm swin_tiny': _timm_swin_t},
-    'scalablevit_s': {},  # the authors' code is not a package: ours alone (README: their 428 ms at 224x8 here)
+    'scalablevit_s': {},  # the authors' code is not a package: ours alone
 }
 OURS_ALONE = {'swin_t': lambda: Swin('t', drop_path_rate=0.),
               'scalablevit_s': lambda: ScalableViT('s', drop_path_rate=0.)}

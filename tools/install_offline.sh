@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the verified stack with no network from a folder made by `make wheels` (tools/wheels.sh) into a Python
-# environment that already has torch and torchvision (README.md, "Offline install (no network)").
+# environment that already has torch and torchvision (docs/install.md, "Offline install (no network)").
 #
 #   WHEELS=wheelhouse     the folder made by `make wheels` (its vdense-offline.txt lists what to install)
 #   PYTHON=python3        interpreter to install into (activate a venv first if you want one)
