@@ -1,5 +1,6 @@
 """Offline install (docs/install.md, "Offline install (no network)"): `make wheels` fills a folder,
-`make install-offline` installs from it with the network blocked into a fresh venv that has torch + torchvision but no OpenMMLab package.
+`make install-offline` installs from it with the network blocked into a fresh venv that has torch + torchvision
+but no OpenMMLab package.
 
 torch is not pip-installed into the venv (GBs): a .pth file in the venv points at a folder of symlinks to this
 interpreter's torch, torchvision and their runtime dependencies (packages and dist-info folders, so pip sees them

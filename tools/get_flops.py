@@ -2,7 +2,7 @@
 """Parameters and FLOPs of configs' models, whole model and backbone alone, at the papers' input sizes.
 
     python tools/get_flops.py configs/mask_rcnn_swin_t.py
-    python tools/get_flops.py configs/retinanet_*.py --markdown     # rows as in docs/model_zoo.md (tools/gen_model_zoo.py)
+    python tools/get_flops.py configs/retinanet_*.py --markdown  # docs/model_zoo.md rows
     python tools/get_flops.py configs/upernet_swin_t.py --shape 512 512
 
 FLOPs are fused multiply-adds (fvcore/mmengine counting, what the papers call FLOPs), attention matmuls included.
