@@ -45,7 +45,9 @@ def test_two_processes_train_resume_and_test(tmp_path, coco):
               'model.test_cfg.score_thr=0.0']  # a few iterations from scratch score under 0.05: keep all boxes
     # 16 images / (2 processes x 2) = 4 iterations per epoch.
     log = _dist('dist_train.sh', DEMO_CONFIG, 2, *common, 'train_cfg.max_epochs=2', 'train_cfg.val_interval=10')
-    assert 'Distributed launcher: pytorch' in log and 'Distributed training: True' in log
+    # The environment block goes to the run's log file, not the console (vdense.engine.cli.build_runner).
+    run_log = '\n'.join(p.read_text() for p in work.glob('*/*.log'))
+    assert 'Distributed launcher: pytorch' in run_log and 'Distributed training: True' in run_log
     first = torch.load(work / 'epoch_2.pth', map_location='cpu', weights_only=False)
     assert first['meta']['iter'] == 8, 'each process runs 4 iterations per epoch on its half of the data'
     # Rank 0 alone writes: one run directory, one file per checkpoint.
