@@ -53,5 +53,27 @@ def _quiet_stack_warnings() -> None:
             warnings.filterwarnings('ignore', category=category, module=module)
 
 
+def _resolve_forked_config_scopes() -> None:
+    """``mmseg::path`` in a config names mmengine's package ``mmsegmentation`` (MODULE2PACKAGE), found by its
+    distribution name. OneDL's fork installs the same import package as ``onedl-mmsegmentation``, so every
+    ``mmseg::`` base config failed there with 'mmsegmentation is not installed'. Where only the ``onedl-`` distribution
+    is installed, the scope resolves through the import package itself (mmengine's find_spec fallback)."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from mmengine.config import utils
+    for module, package in list(utils.MODULE2PACKAGE.items()):
+        try:
+            distribution(package)
+            continue
+        except PackageNotFoundError:
+            pass
+        try:
+            distribution(f'onedl-{package}')
+        except PackageNotFoundError:
+            continue
+        utils.MODULE2PACKAGE[module] = module
+
+
 _quiet_stack_warnings()  # first: importing mmengine below already warns
 _allow_mmengine_checkpoint_globals()
+_resolve_forked_config_scopes()
