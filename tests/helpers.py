@@ -73,3 +73,24 @@ def assert_with_cp_same_gradients(plain, checkpointed, size=(64, 96)):
         if p.grad is not None:
             assert p.grad.abs().max() > 0, f'{name}: no gradient reached it, the comparison would be vacuous'
             torch.testing.assert_close(q.grad, p.grad, rtol=1e-5, atol=1e-5 * p.grad.abs().max().item(), msg=name)
+
+
+def load_tool(name):
+    """A tools/ script as a module (each load is fresh, so its main() sees this process's state)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(f'_vdense_tool_{name}', osp.join(ROOT, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_in_process(capsys, tool, *args):
+    """(exit code, stdout, stderr) of a tool's main() run in this process (fast: the stack is imported once)."""
+    capsys.readouterr()
+    try:
+        load_tool(tool).main([str(a) for a in args])
+        code = 0
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -6,7 +6,6 @@ crafted to run code through its pickle (a ``__reduce__`` calling ``exec``) and o
 (mmengine's resume runs ``meta['config']`` through ``Config.fromstring``; ``meta['cfg']`` is what mmengine's
 inferencer would run), and must not run it.
 """
-import importlib.util
 import os
 import os.path as osp
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 import torch
 
 from tests.conftest import ROOT
-from tests.helpers import DEMO_CONFIG, demo_data_options, run_tool
+from tests.helpers import DEMO_CONFIG, demo_data_options, run_in_process, run_tool
 from vdense.data.demo_shapes import make_demo_coco
 
 
@@ -31,25 +30,6 @@ class RunsCode:
 
 def code_text(marker) -> str:
     return f'import pathlib\npathlib.Path({str(marker)!r}).write_text("ran")\nmodel = dict()\n'
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(f'_vdense_tool_{name}', osp.join(ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def run_in_process(capsys, tool, *args):
-    """(exit code, stdout, stderr) of a tool's main() run in this process (fast: the stack is imported once)."""
-    capsys.readouterr()
-    try:
-        load_tool(tool).main([str(a) for a in args])
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_one_line_error(code, err, *fragments):

@@ -1,7 +1,6 @@
 """The tools as a person meets them: --help at once (with defaults), one line and exit 2 for every bad input
 (config, flag, --cfg-options, annotation file, data set, checkpoint), logs that show progress, and last lines
 that name what was written."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -12,7 +11,7 @@ import pytest
 import torch
 
 from tests.conftest import ROOT
-from tests.helpers import DEMO_CONFIG, demo_data_options, run_tool
+from tests.helpers import DEMO_CONFIG, demo_data_options, load_tool, run_in_process, run_tool
 from vdense.data.demo_shapes import make_demo_coco
 
 PY_TOOLS = ('train', 'test', 'get_flops', 'convert_checkpoint', 'export_backbone', 'benchmark', 'make_demo_data',
@@ -20,25 +19,6 @@ PY_TOOLS = ('train', 'test', 'get_flops', 'convert_checkpoint', 'export_backbone
 SHELL_TOOLS = {'install.sh': 'Installs the verified stack', 'wheels.sh': 'Downloads every wheel',
                'dist_train.sh': 'Distributed training', 'dist_test.sh': 'Distributed evaluation',
                'slurm_train.sh': 'Training on a Slurm cluster'}
-
-
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(f'_vdense_cli_tool_{name}', osp.join(ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def run_in_process(capsys, tool, *args):
-    """(exit code, stdout, stderr) of a tool's main() in this process (the stack is imported once)."""
-    capsys.readouterr()
-    try:
-        load_tool(tool).main([str(a) for a in args])
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_error_line(code, err, *fragments):
