@@ -118,6 +118,7 @@ def export(args):
              'vdense.preprocess': json.dumps(describe_preprocessing(cfg, model, in_graph=task != 'backbone'))}
     if classes:
         props['vdense.classes'] = json.dumps(list(classes))
+    props.update(getattr(graph, 'metadata', {}))  # e.g. Mask R-CNN's mask threshold, for the runtime's pasting
 
     out_dir = osp.dirname(osp.abspath(args.out))
     fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(args.out) + '.', suffix='.tmp', dir=out_dir)
@@ -156,7 +157,8 @@ def _export_model(model, graph, task, path, args, checks):
     from vdense.deploy.check import check_against_pytorch
     from vdense.deploy.onnx_export import export_graph
     names = export_graph(graph, path, opset=args.opset)
-    results = check_against_pytorch(model, task, path, checks)
+    results = check_against_pytorch(model, task, path, checks,
+                                    mask_threshold=getattr(graph, 'mask_threshold', 0.5))
     text = ', '.join(f'batch {b} {h}x{w}: {what}' for (b, h, w), _, what in results)
     return text, all(ok for _, ok, _ in results), list(names)
 

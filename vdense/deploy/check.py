@@ -2,7 +2,8 @@
 tools/test.py and tools/infer.py take) on images of sizes the graph was not traced at, with the tolerances of
 issue 26: classifiers the same top-5 classes (and scores within 1e-3), segmentors >= 99.9 % of the pixels equal,
 detectors each PyTorch detection with score >= 0.05 matched by one of the same class with box IoU >= 0.99 and
-|score difference| <= 1e-3.
+|score difference| <= 1e-3 (Mask R-CNN: and mask IoU >= 0.99, the exported per-box probabilities pasted by the
+runtime's ``paste_masks``, so that the check covers what tools/infer.py writes).
 
 The images are random RGB noise (0-255, seeded): the check is of the graph, not of the weights.
 """
@@ -30,8 +31,8 @@ def _reference(model, task: str, images: np.ndarray) -> np.ndarray:
                    for _ in inputs]
         with torch.inference_mode():
             out = model.test_step(dict(inputs=inputs, data_samples=samples))
-        return [(s.pred_instances.bboxes.numpy(), s.pred_instances.scores.numpy(), s.pred_instances.labels.numpy())
-                for s in out]
+        return [(s.pred_instances.bboxes.numpy(), s.pred_instances.scores.numpy(), s.pred_instances.labels.numpy(),
+                 s.pred_instances.masks.numpy() if 'masks' in s.pred_instances else None) for s in out]
     from mmseg.structures import SegDataSample
     samples = [SegDataSample(metainfo=dict(img_shape=(H, W), ori_shape=(H, W))) for _ in inputs]
     with torch.inference_mode():
@@ -39,7 +40,7 @@ def _reference(model, task: str, images: np.ndarray) -> np.ndarray:
     return np.stack([s.pred_sem_seg.data[0].numpy() for s in out])
 
 
-MIN_SCORE, BOX_IOU = 0.05, 0.99
+MIN_SCORE, BOX_IOU, MASK_IOU = 0.05, 0.99, 0.99
 
 
 def _box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -49,13 +50,24 @@ def _box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area(a)[:, None] + area(b)[None, :] - inter, 1e-12)
 
 
-def compare_detections(reference, exported) -> Tuple[bool, str]:
-    """reference: per image (boxes, scores, labels); exported: the graph's (boxes, scores, labels) batch arrays.
-    Each reference detection with score >= 0.05 needs its own exported match (greedy, best score first)."""
+def _mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 1.
+
+
+def compare_detections(reference, exported, mask_threshold: float = 0.5) -> Tuple[bool, str]:
+    """reference: per image (boxes, scores, labels, masks or None); exported: the graph's (boxes, scores, labels[,
+    masks]) batch arrays. Each reference detection with score >= 0.05 needs its own exported match (greedy, best
+    score first)."""
+    from .runtime import paste_masks
     matched = total = 0
-    for i, (boxes, scores, labels) in enumerate(reference):
+    worst_mask = 1.
+    for i, (boxes, scores, labels, masks) in enumerate(reference):
         keep = exported[2][i] >= 0
         e_boxes, e_scores, e_labels = exported[0][i][keep], exported[1][i][keep], exported[2][i][keep]
+        e_masks = None
+        if masks is not None:
+            e_masks = paste_masks(exported[3][i][keep], e_boxes, *masks.shape[1:], mask_threshold)
         free = np.ones(len(e_scores), bool)
         iou = _box_iou(boxes, e_boxes) if len(boxes) and len(e_boxes) else np.zeros((len(boxes), len(e_boxes)))
         for j in np.argsort(-scores, kind='stable'):
@@ -64,10 +76,17 @@ def compare_detections(reference, exported) -> Tuple[bool, str]:
             total += 1
             ok = free & (e_labels == labels[j]) & (iou[j] >= BOX_IOU)
             ok &= np.abs(e_scores - scores[j]) <= SCORE_TOLERANCE
+            mask_ious = {}
+            if e_masks is not None:
+                mask_ious = {k: _mask_iou(masks[j], e_masks[k]) for k in np.flatnonzero(ok)}
+                ok[list(mask_ious)] = [m >= MASK_IOU for m in mask_ious.values()]
             if ok.any():
-                free[np.flatnonzero(ok)[0]] = False
+                k = np.flatnonzero(ok)[0]
+                free[k] = False
                 matched += 1
-    return matched == total, f'{matched}/{total} detections matched'
+                worst_mask = min(worst_mask, mask_ious.get(k, 1.))
+    masks_text = f' (masks: min IoU {worst_mask:.4f})' if len(reference) and reference[0][3] is not None else ''
+    return matched == total, f'{matched}/{total} detections matched{masks_text}'
 
 
 def compare(task: str, reference: np.ndarray, exported: np.ndarray) -> Tuple[bool, str]:
@@ -84,8 +103,8 @@ def compare(task: str, reference: np.ndarray, exported: np.ndarray) -> Tuple[boo
     return agreement >= PIXEL_AGREEMENT, f'{100 * agreement:.3f} % pixels equal'
 
 
-def check_against_pytorch(model, task: str, path: str, shapes: Sequence[Tuple[int, int, int]], seed: int = 0
-                          ) -> List[Tuple[Tuple[int, int, int], bool, str]]:
+def check_against_pytorch(model, task: str, path: str, shapes: Sequence[Tuple[int, int, int]], seed: int = 0,
+                          mask_threshold: float = 0.5) -> List[Tuple[Tuple[int, int, int], bool, str]]:
     """For each (batch, height, width): (shape, passed, what was measured)."""
     from .onnx_export import ort_session
     session = ort_session(path)
@@ -95,7 +114,7 @@ def check_against_pytorch(model, task: str, path: str, shapes: Sequence[Tuple[in
         images = rng.integers(0, 256, size=(b, 3, h, w), dtype=np.uint8)
         reference = _reference(model, task, images)
         exported = session.run(None, {'image': images.astype(np.float32)})
-        compared = compare_detections(reference, exported) if task == 'detector' else \
+        compared = compare_detections(reference, exported, mask_threshold) if task == 'detector' else \
             compare(task, reference, exported[0])
         results.append(((b, h, w), *compared))
     return results

@@ -8,7 +8,9 @@ resize was done outside (the resize is in the file's metadata, vdense/deploy/pre
 - classifier: ``scores`` (batch, classes), the head's softmax (mmpretrain ``ClsHead.predict``);
 - segmentor: ``labels`` (batch, height, width) int64 at the input's size: the decode head's logits resized
   bilinearly to the input size, then argmax (mmseg ``EncoderDecoder.predict`` with img_shape = ori_shape);
-- one-stage detector (RetinaNet): ``boxes``, ``scores``, ``labels`` with test_cfg inside (detection.py).
+- one-stage detector (RetinaNet): ``boxes``, ``scores``, ``labels`` with test_cfg inside (detection.py);
+- two-stage detector (Mask R-CNN, Cascade Mask R-CNN): the same plus ``masks``, per-box mask probabilities
+  (two_stage.py).
 """
 import torch
 import torch.nn.functional as F
@@ -100,7 +102,11 @@ def build_graph(model, task: str) -> nn.Module:
     if task == 'segmentor':
         return SegmentorGraph(model)
     if task == 'detector':
+        if hasattr(model, 'roi_head'):
+            from .two_stage import TwoStageDetectorGraph
+            return TwoStageDetectorGraph(model)
         from .detection import OneStageDetectorGraph
         return OneStageDetectorGraph(model)
-    raise NotImplementedError(f'complete-model export of a {task} is not supported (classifiers, segmentors and '
-                              'RetinaNet-like detectors are); add --backbone-only to export its backbone')
+    raise NotImplementedError(f'complete-model export of a {task} is not supported (classifiers, segmentors, '
+                              'RetinaNet-like detectors, Mask R-CNN and Cascade Mask R-CNN are); add --backbone-only '
+                              'to export its backbone')

@@ -86,6 +86,60 @@ def resize_steps(image: np.ndarray, steps: Sequence[dict]):
     return image, (scale_w, scale_h)
 
 
+def paste_masks(masks: np.ndarray, boxes: np.ndarray, height: int, width: int, threshold: float) -> np.ndarray:
+    """Per-box mask probabilities (N, mh, mw) -> (N, height, width) bool, as mmdet's ``FCNMaskHead`` pastes them
+    (``_do_paste_mask``: bilinear ``grid_sample``, align_corners=False, zeros outside the mask, over the box's pixels
+    widened by one; then ``>= mask_thr_binary``). The sampling grid is separable, so the bilinear sampling is two
+    small matrix products: rows (h, mh) @ mask (mh, mw) @ columns (mw, w)."""
+    out = np.zeros((len(masks), height, width), bool)
+
+    def weights(start, stop, lo, hi, n):
+        # pixel centres -> grid_sample's [-1, 1] -> mask coordinates (align_corners=False), float32 as mmdet
+        with np.errstate(divide='ignore', invalid='ignore'):
+            g = (np.arange(start, stop, dtype=np.float32) + np.float32(0.5) - lo) / (hi - lo) * 2 - 1
+            c = ((g + 1) * n - 1) / 2
+        c = np.nan_to_num(c, nan=-2., posinf=n + 1., neginf=-2.)
+        i0 = np.floor(c).astype(np.int64)
+        frac = (c - i0).astype(np.float32)
+        m = np.zeros((len(c), n + 2), np.float32)  # columns -1 .. n: the zero padding
+        rows = np.arange(len(c))
+        np.add.at(m, (rows, np.clip(i0, -1, n) + 1), 1 - frac)
+        np.add.at(m, (rows, np.clip(i0 + 1, -1, n) + 1), frac)
+        return m[:, 1:-1]
+
+    for i, (mask, box) in enumerate(zip(masks.astype(np.float32), boxes.astype(np.float32))):
+        x0, y0, x1, y1 = box
+        xa, ya = max(int(np.floor(x0)) - 1, 0), max(int(np.floor(y0)) - 1, 0)
+        xb, yb = min(int(np.ceil(x1)) + 1, width), min(int(np.ceil(y1)) + 1, height)
+        if xb <= xa or yb <= ya:
+            continue
+        ry = weights(ya, yb, y0, y1, mask.shape[0])
+        rx = weights(xa, xb, x0, x1, mask.shape[1])
+        out[i, ya:yb, xa:xb] = (ry @ mask @ rx.T) >= threshold
+    return out
+
+
+def mask_to_rle(mask: np.ndarray) -> dict:
+    """COCO's compressed RLE of a bool (H, W) mask, as ``pycocotools.mask.encode`` writes it (column-major runs,
+    starting with zeros, each run written as maskApi.c's ``rleToString`` does), without pycocotools."""
+    flat = mask.reshape(-1, order='F').astype(np.int8)
+    changes = np.flatnonzero(np.diff(flat)) + 1
+    bounds = np.concatenate([[0], changes, [flat.size]])
+    counts = list(np.diff(bounds))
+    if flat.size and flat[0]:
+        counts = [0] + counts
+    chars = []
+    for i, x in enumerate(counts):
+        x = int(x) - (int(counts[i - 2]) if i > 2 else 0)
+        more = True
+        while more:
+            c = x & 0x1f
+            x >>= 5
+            more = x != -1 if c & 0x10 else x != 0
+            chars.append(chr(c + 48 + (0x20 if more else 0)))
+    return {'size': [int(mask.shape[0]), int(mask.shape[1])], 'counts': ''.join(chars)}
+
+
 class OnnxModel:
     """An exported model and what its metadata says; ``__call__`` on BGR images -> one prediction dict each."""
 
@@ -105,6 +159,7 @@ class OnnxModel:
         self.task = TASKS[meta['vdense.task']]
         self.preprocess = json.loads(meta['vdense.preprocess'])
         self.classes = json.loads(meta.get('vdense.classes', '[]'))
+        self.mask_threshold = float(meta.get('vdense.mask_threshold', 0.5))
 
     def prepare(self, image_bgr: np.ndarray):
         resized, scale = resize_steps(image_bgr, self.preprocess['test_pipeline'])
@@ -117,10 +172,12 @@ class OnnxModel:
         results = []
         for i, (image, (_, scale)) in enumerate(zip(images_bgr, prepared)):
             if self.task == 'detection':
-                boxes, scores, labels = (o[i] for o in outputs)
+                boxes, scores, labels = (o[i] for o in outputs[:3])
                 keep = labels >= 0
                 boxes = boxes[keep] / np.array([scale[0], scale[1], scale[0], scale[1]], np.float32)
                 results.append(dict(bboxes=boxes, scores=scores[keep], labels=labels[keep]))
+                if len(outputs) > 3:  # Mask R-CNN: pasted at the image's size with the rescaled boxes, as mmdet
+                    results[-1]['masks'] = outputs[3][i][keep]
             elif self.task == 'segmentation':
                 import cv2
                 seg = outputs[0][i]
@@ -171,8 +228,16 @@ def record_of(model: OnnxModel, path, image, pred, out_dir, name, score_thr, top
         record.update(bboxes=[[round(float(v), 2) for v in b] for b in boxes],
                       scores=[round(float(s), 5) for s in scores], labels=[int(v) for v in labels],
                       label_names=[_name(model.classes, int(v)) for v in labels])
+        masks = None
+        if 'masks' in pred:
+            masks = paste_masks(pred['masks'][keep], boxes, image.shape[0], image.shape[1], model.mask_threshold)
+            record['masks'] = [mask_to_rle(m) for m in masks]
         if draw:
             colors = _palette(len(model.classes))
+            if masks is not None:
+                for j in np.argsort(scores, kind='stable'):
+                    color = colors[int(labels[j]) % len(colors)].astype(np.float32)
+                    vis[masks[j]] = (0.5 * vis[masks[j]] + 0.5 * color).astype(np.uint8)
             for j in np.argsort(scores, kind='stable'):  # highest score drawn last, on top
                 x1, y1, x2, y2 = (int(round(float(v))) for v in boxes[j])
                 color = tuple(int(c) for c in colors[int(labels[j]) % len(colors)])
