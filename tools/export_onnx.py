@@ -4,13 +4,13 @@
     python tools/export_onnx.py CONFIG CHECKPOINT OUT.onnx [--backbone-only] [--check-size H W ...] [--opset 17]
 
 By default the complete model: classifiers (output ``scores``, the softmax), segmentors (Semantic FPN, UperNet;
-output ``labels``, the label map at the input's size) and RetinaNet-like one-stage detectors (``boxes``, ``scores``,
-``labels``, test_cfg's score threshold, NMS and max detections in the graph). Input ``image``: float32 (batch, 3,
-height, width), RGB, 0-255; the graph does the channel order, mean/std and the padding to the size divisor; the
-test pipeline's resize is left to the caller and written, with the rest of the preprocessing, into the file's
-metadata (``vdense.*`` keys).
-``--backbone-only`` writes the backbone alone (input normalised, outputs the stage maps). Two-stage detectors
-(Mask R-CNN, Cascade): backbone only for now (docs/deploy.md).
+output ``labels``, the label map at the input's size), RetinaNet-like one-stage detectors (``boxes``, ``scores``,
+``labels``, test_cfg's score threshold, NMS and max detections in the graph) and Mask R-CNN / Cascade Mask R-CNN
+(the same, RPN and RoI heads in the graph, plus ``masks``: per-box mask probabilities, pasted by the runtime).
+Input ``image``: float32 (batch, 3, height, width), RGB, 0-255; the graph does the channel order, mean/std and the
+padding to the size divisor; the test pipeline's resize is left to the caller and written, with the rest of the
+preprocessing, into the file's metadata (``vdense.*`` keys).
+``--backbone-only`` writes the backbone alone (input normalised, outputs the stage maps).
 
 Exporter: torch.onnx.export(..., dynamo=False) (TorchScript tracing), standard ONNX ops only. Batch, height and
 width are dynamic (vdense/deploy/onnx_export.py says how). The file is written under a temporary name next to OUT,

@@ -35,8 +35,8 @@ def check_supported(model) -> None:
         reasons.append('test_cfg without nms_pre or with an NMS other than plain nms')
     if reasons:
         raise NotImplementedError(f'complete-model export of {type(model).__name__} is not supported yet '
-                                  f'({reasons[0]}; RetinaNet-like one-stage detectors, classifiers and segmentors '
-                                  'are); add --backbone-only to export its backbone')
+                                  f'({reasons[0]}; RetinaNet-like one-stage detectors, Mask R-CNN, Cascade Mask '
+                                  'R-CNN, classifiers and segmentors are); add --backbone-only to export its backbone')
 
 
 class OneStageDetectorGraph(nn.Module):

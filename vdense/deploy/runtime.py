@@ -8,9 +8,11 @@ The file's metadata (``vdense.preprocess``, ``vdense.task``, ``vdense.classes``)
 the test pipeline's ``Resize`` (mmcv's rule and cv2's bilinear resize, as the PyTorch path); the graph does the rest.
 Outputs as tools/infer.py's PyTorch path (vdense/apis/inference.py): ``DIR/preds/NAME.json`` per image and
 ``DIR/results.json`` (same keys), ``DIR/pred/NAME.png`` label maps (segmentation), ``DIR/vis/NAME.png`` drawings
-(simpler than the OpenMMLab visualizers). Boxes are mapped back to the input image's pixels; label maps of a
-resized input are resized back by nearest neighbour (PyTorch resizes the logits bilinearly before the argmax: the
-two can differ along class borders; the demo segmentors have no resize).
+(simpler than the OpenMMLab visualizers). Boxes are mapped back to the input image's pixels; Mask R-CNN's per-box
+mask probabilities are pasted there as mmdet pastes them (:func:`paste_masks`) and written as COCO RLE
+(:func:`mask_to_rle`, no pycocotools); label maps of a resized input are resized back by nearest neighbour (PyTorch
+resizes the logits bilinearly before the argmax: the two can differ along class borders; the demo segmentors have no
+resize).
 
 This module imports nothing from vdense (tools/infer.py loads it by path), so that ``import vdense`` (torch) is
 never run on this path.
