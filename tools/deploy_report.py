@@ -73,7 +73,8 @@ def parse_args(argv=None):
     parser.add_argument('--trained-dir', help='a folder of work dirs named by task (retinanet/, mask_rcnn/, ...), '
                                               'as `make test` leaves them')
     parser.add_argument('--data-root', help='tools/make_demo_data.py\'s folder (coco/, ade/, imagenet/): the val '
-                                            'splits read (default: the data roots in the configs)')
+                                            'splits read (default: TRAINED_DIR/demo_data where it exists, as '
+                                            '`make test` leaves it, else the data roots in the configs)')
     parser.add_argument('--train-missing', action='store_true',
                         help='train the demos not found with tools/train.py into --trained-dir (minutes each, on '
                              'the data of --data-root, generated there if absent)')
@@ -168,6 +169,8 @@ def check_args(args):
     args.det_hw, args.seg_hw = _size(args.det_size, '--det-size'), _size(args.seg_size, '--seg-size')
     if args.skip_accuracy and args.skip_latency:
         raise ReportError('--skip-accuracy and --skip-latency: nothing to do')
+    if not args.data_root and args.trained_dir and osp.isdir(osp.join(args.trained_dir, 'demo_data')):
+        args.data_root = osp.join(args.trained_dir, 'demo_data')  # a copied folder still reads its own data
     if args.data_root and not osp.isdir(args.data_root) and not args.train_missing:
         raise ReportError(f'--data-root {args.data_root}: no such folder')
     if not args.skip_latency:
@@ -651,6 +654,10 @@ def report(args):
             accuracy_md, failed = accuracy_table(args, export_dir)
             accuracy_md += provenance(args, argv_line)
         if not args.skip_latency:
+            load = os.getloadavg()[0] if hasattr(os, 'getloadavg') else 0.
+            if load > 0.5 * (os.cpu_count() or 1):
+                print(f'vdense: warning: load average {load:.1f} on {os.cpu_count()} CPUs: the latencies will not '
+                      'be those of an idle machine (the table records the load)', file=sys.stderr, flush=True)
             latency_md, latency_failed = latency_table(args, export_dir)
             latency_md += provenance(args, argv_line)
             failed += latency_failed
