@@ -1,4 +1,6 @@
 """Every config in configs/ builds, and its model runs one training step on a small input (data paths aside)."""
+import copy
+import functools
 import glob
 import os.path as osp
 
@@ -29,21 +31,31 @@ SCHEDULE_VARIANTS = [p for p in CONFIGS if p.endswith('_3x.py')]
 CONFIGS_WITH_OWN_MODEL = [p for p in CONFIGS if p not in SCHEDULE_VARIANTS]
 
 
+@functools.lru_cache(maxsize=None)
+def _parsed(path):
+    return Config.fromfile(path)
+
+
+def load(path):
+    """The config at ``path``, parsed once per session (half a CPU-second each; four tests read every config)."""
+    return copy.deepcopy(_parsed(path))
+
+
 def _config_id(path):
     return osp.relpath(path, osp.join(ROOT, 'configs'))
 
 
 @pytest.mark.parametrize('path', CONFIGS_WITH_OWN_MODEL, ids=_config_id)
 def test_config_builds_and_trains_one_step(path):
-    cfg = Config.fromfile(path)
+    cfg = load(path)
     assert cfg.get('default_scope') in ('mmdet', 'mmseg', 'mmpretrain'), 'each config declares its scope'
     _one_training_step(cfg)
 
 
 @pytest.mark.parametrize('path', SCHEDULE_VARIANTS, ids=_config_id)
 def test_3x_config_is_its_1x_model_with_its_own_pipeline_and_optimizer(path):
-    cfg = Config.fromfile(path)
-    one_x = Config.fromfile(path.replace('_3x.py', '.py'))
+    cfg = load(path)
+    one_x = load(path.replace('_3x.py', '.py'))
     assert cfg.model.to_dict() == one_x.model.to_dict()
     assert cfg.train_cfg.max_epochs == 36
     from mmengine.dataset import Compose
@@ -59,7 +71,7 @@ def test_3x_config_is_its_1x_model_with_its_own_pipeline_and_optimizer(path):
 @pytest.mark.parametrize('path', [p for p in CONFIGS if '/demo/' not in p], ids=_config_id)
 def test_config_states_the_batch_its_lr_was_tuned_for(path):
     # --auto-scale-lr and multi-GPU users rescale from this; without it an 8-GPU lr is silently wrong on 1 GPU.
-    cfg = Config.fromfile(path)
+    cfg = load(path)
     expected = 1024 if cfg.default_scope == 'mmpretrain' else 16
     assert cfg.auto_scale_lr.base_batch_size == expected
 
@@ -70,7 +82,7 @@ LARGE_VARIANT_CONFIGS = ['retinanet_scalablevit_l.py', 'mask_rcnn_scalablevit_l_
 
 @pytest.mark.parametrize('name', LARGE_VARIANT_CONFIGS)
 def test_large_variant_trains_a_step_with_checkpointing(name):
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', name))
+    cfg = load(osp.join(ROOT, 'configs', name))
     cfg.model.backbone.with_cp = True
     model = _one_training_step(cfg)
     assert model.backbone.with_cp
