@@ -238,3 +238,17 @@ def test_an_image_above_max_pixels_is_refused_from_its_header(tmp_path, monkeypa
     monkeypatch.setattr(mmcv, 'imfrombytes', no_decoding)
     with pytest.raises(InferenceInputError, match=r'big.png: 400x300 = 0.12 MP, above the 0.1 MP limit'):
         run_inference(cfg, str(ckpt), [str(tmp_path / 'big.png')], str(tmp_path / 'o'), max_pixels=100_000)
+
+
+def test_predictors_of_every_task_in_one_process(tmp_path, images):
+    # A script using several Predictors: each builds and runs under its own config's registry scope (the
+    # classifier's PackInputs used to be looked up in the mmseg registry the segmentor had left current).
+    from vdense.apis import Predictor
+    names = ('semantic_fpn_scalablevit_demo', 'imagenet_scalablevit_demo', 'retinanet_scalablevit_demo')
+    checkpoints = [str(_checkpoint(tmp_path, name)) for name in names]
+    predictors = [Predictor(osp.join(ROOT, 'configs', 'demo', name + '.py'), ckpt)
+                  for name, ckpt in zip(names, checkpoints)]
+    for predictor in predictors + predictors[::-1]:
+        sample, = predictor(str(images / 'b.png'))
+        assert type(sample).__name__ == {'segmentation': 'SegDataSample', 'classification': 'DataSample',
+                                         'detection': 'DetDataSample'}[predictor.task]

@@ -215,7 +215,7 @@ class Predictor:
         self.loading = image_loading(cfg)
         # The inferencers are built without weights (they would read the file again, as pickle): the checkpoint
         # read above is checked against the model, then loaded into it.
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), self._scope():
             warnings.simplefilter('ignore')  # "weights is None": they are loaded below
             if self.task == 'detection':
                 from mmdet.apis import DetInferencer
@@ -247,12 +247,23 @@ class Predictor:
         self.classes = list(meta.get('classes') or (getattr(self.model, 'dataset_meta', None) or {}).get('classes')
                             or [])
 
+    def _scope(self):
+        """The config's registry scope for building and running: mmpretrain's inferencer looks its transforms up in
+        the current default scope, which another task's Predictor in the same process may have set (PackInputs
+        'is not in the mmseg::transform registry')."""
+        from mmengine.registry import DefaultScope
+        return DefaultScope.overwrite_default_scope(self.cfg.default_scope)
+
     def __call__(self, images, batch_size: int = 1) -> list:
         """Data samples for ``images``: one path, or a list of paths or decoded BGR arrays (as
         :func:`decode_image` returns them)."""
         if isinstance(images, (str, np.ndarray)):
             images = [images]
         arrays = [decode_image(i, self.loading) if isinstance(i, str) else i for i in images]
+        with self._scope():
+            return self._predict(arrays, batch_size)
+
+    def _predict(self, arrays, batch_size: int) -> list:
         if self.task == 'classification':
             return self.inferencer(arrays, batch_size=batch_size, return_datasamples=True)
         kwargs = dict(no_save_vis=True, no_save_pred=True) if self.task == 'detection' else dict(pred_out_dir='')
