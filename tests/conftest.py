@@ -15,19 +15,20 @@ sys.path.insert(0, ROOT)
 # the tests need nothing outside the clone).
 OFFICIAL_KEYS = osp.join(ROOT, 'tests', 'data', 'scalablevit_official_keys.json')
 
-# The demos `make test` trains (tests/test_e2e_demo.py): task -> (config, generated data set it trains on).
-# The background workers take them in this order: the two the pretraining flow builds on first (its own training
-# then overlaps the others), the rest longest first.
+# The demos `make test` trains (tests/test_e2e_demo.py): task -> (config, generated data set it trains on, CPU
+# seconds its training and test take on one thread, measured in a full suite run: what the workers balance).
 DEMO_TRAININGS = {
-    'retinanet': ('retinanet_scalablevit_demo.py', 'coco'),
-    'imagenet': ('imagenet_scalablevit_demo.py', 'imagenet'),
-    'mask_rcnn': ('mask_rcnn_scalablevit_demo.py', 'coco'),
-    'upernet': ('upernet_scalablevit_demo.py', 'ade'),
-    'semantic_fpn': ('semantic_fpn_scalablevit_demo.py', 'ade'),
+    'mask_rcnn': ('mask_rcnn_scalablevit_demo.py', 'coco', 400),
+    'imagenet': ('imagenet_scalablevit_demo.py', 'imagenet', 370),
+    'retinanet': ('retinanet_scalablevit_demo.py', 'coco', 320),
+    'upernet': ('upernet_scalablevit_demo.py', 'ade', 270),
+    'semantic_fpn': ('semantic_fpn_scalablevit_demo.py', 'ade', 200),
 }
 # Each demo trains in a process of its own with one thread, DEMO_WORKERS at a time, while the rest of the suite runs:
 # these small models gain little from a second thread (RetinaNet demo: 1.2x), and the other tests are mostly
-# single-threaded Python (imports, subprocesses, COCO evaluation), so the 2 cores stay busy.
+# single-threaded Python (imports, subprocesses, COCO evaluation), so the 2 cores stay busy. Each worker gets a fixed
+# lane of demos whose costs add up to about the same (mask_rcnn + imagenet | retinanet + upernet + semantic_fpn):
+# a shared queue left one worker training alone for minutes at the end of the suite.
 DEMO_WORKERS = int(os.environ.get('VDENSE_TEST_DEMO_WORKERS', 2))
 
 
@@ -41,6 +42,20 @@ def make_demo_data(root):
     from tests.helpers import run_tool
     run_tool('make_demo_data.py', '--root', root)
     return root
+
+
+def balanced_lanes(tasks, workers):
+    """``tasks`` split into ``workers`` lists whose summed costs have the smallest maximum (exhaustive: a handful of
+    demos), each list longest first."""
+    import itertools
+    cost = {t: DEMO_TRAININGS[t][2] for t in tasks}
+    best = None
+    for assignment in itertools.product(range(workers), repeat=len(tasks)):
+        loads = [sum(cost[t] for t, w in zip(tasks, assignment) if w == i) for i in range(workers)]
+        if best is None or max(loads) < best[0]:
+            best = (max(loads), assignment)
+    lanes = [[t for t, w in zip(tasks, best[1]) if w == i] for i in range(workers)]
+    return [sorted(lane, key=cost.get, reverse=True) for lane in lanes if lane]
 
 
 class DemoTrainings:
@@ -86,17 +101,11 @@ class DemoTrainings:
         if rc != 0:
             self.data_error = f'make_demo_data.py exited {rc}: {(self.base / "demo_data.log").read_text()[-3000:]}'
         self.data_ready.set()
-        queue = list(self.tasks)
-        workers = [threading.Thread(target=self._worker, args=(queue,), daemon=True) for _ in range(DEMO_WORKERS)]
-        for w in workers:
-            w.start()
+        for lane in balanced_lanes(self.tasks, max(1, DEMO_WORKERS)):
+            threading.Thread(target=self._worker, args=(lane,), daemon=True).start()
 
-    def _worker(self, queue):
-        while True:
-            with self.lock:
-                if not queue:
-                    return
-                task = queue.pop(0)
+    def _worker(self, lane):
+        for task in lane:
             try:
                 self.results[task] = self._train_and_test(task) if not self.data_error else self.data_error
             except Exception as e:  # reported by the test that waits for it
@@ -106,7 +115,7 @@ class DemoTrainings:
 
     def _train_and_test(self, task):
         from tests.helpers import data_root_options, demo_data_options
-        config, data = DEMO_TRAININGS[task]
+        config, data, _ = DEMO_TRAININGS[task]
         config = osp.join(ROOT, 'configs', 'demo', config)
         root = self.base / 'demo_data' / data
         options = demo_data_options(root) if data == 'coco' else data_root_options(root)
@@ -173,17 +182,22 @@ def pytest_collection_modifyitems(session, config, items):
     needing = [item for item in items if _demo_tasks(item)]
     if not needing:
         return
-    # The tests waiting for a trained demo go last, those whose demos are trained first first; the demos train while
-    # every other test runs.
-    order = list(DEMO_TRAININGS)
-    needing.sort(key=lambda item: max(order.index(t) if t in order else len(order) for t in _demo_tasks(item)))
-    items[:] = [item for item in items if not _demo_tasks(item)] + needing
-    if config.option.collectonly:
-        return
     tasks = set().union(*map(_demo_tasks, needing))
     unknown = tasks - set(DEMO_TRAININGS)
     if unknown:
         raise pytest.UsageError(f'trains_demo: unknown demo tasks {sorted(unknown)}; known: {sorted(DEMO_TRAININGS)}')
+    # The tests waiting for a trained demo go last, in the order their demos are expected to be ready; the demos train
+    # while every other test runs.
+    ready_at = {}
+    for lane in balanced_lanes([t for t in DEMO_TRAININGS if t in tasks], max(1, DEMO_WORKERS)):
+        elapsed = 0
+        for task in lane:
+            elapsed += DEMO_TRAININGS[task][2]
+            ready_at[task] = elapsed
+    needing.sort(key=lambda item: max(ready_at[t] for t in _demo_tasks(item)))
+    items[:] = [item for item in items if not _demo_tasks(item)] + needing
+    if config.option.collectonly:
+        return
     base = config._tmp_path_factory.mktemp('demo_trainings', numbered=True)
     config.stash[_TRAININGS] = DemoTrainings(base, tasks)
 
