@@ -2,7 +2,8 @@
 #                MMCV_OPS=compiled: mmcv's compiled ops instead (built once, ~10 min on 2 cores; see tools/install.sh)
 #                STACK=onedl: the maintained OneDL fork of the OpenMMLab packages instead (docs/install.md)
 # make demo      install, generate demo data, train + evaluate a RetinaNet-ScalableViT, draw predictions
-# make test      install, lint (ruff), run the test suite (what CI runs); STACK=onedl: its subset (TESTS_onedl)
+# make test      install, lint (ruff), run the test suite (what CI runs; two pytest processes side by side,
+#                tests/run_suite.py); STACK=onedl: its subset (TESTS_onedl)
 # make lint      ruff: lint + import order (configured in pyproject.toml)
 # make wheels WHEELS=DIR [PY_VERSION=3.12 PLATFORM=manylinux2014_x86_64]
 #                every wheel the stack needs beyond torch/torchvision into DIR (default: this Python and platform)
@@ -37,7 +38,7 @@ lint: install
 	$(PYTHON) -m ruff check .
 
 test: lint
-	$(PYTHON) -m pytest $(TESTS_$(STACK)) -m "not slow"
+	$(PYTHON) tests/run_suite.py $(TESTS_$(STACK)) -m "not slow"
 
 test-all: install
 	$(PYTHON) -m pytest tests
