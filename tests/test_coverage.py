@@ -3,7 +3,6 @@ checkpoint whose tensors the config's model would leave unused (a deeper variant
 another variant or family, naming both; load_from and init_cfg refuse another family and list unused weights.
 The checkpoints are made by our tools: tools/train.py (one iteration of the Swin Semantic FPN demo, and of the same
 with depths 2-2-6-2) and tools/convert_checkpoint.py."""
-import importlib.util
 import logging
 import os.path as osp
 
@@ -12,7 +11,7 @@ import torch
 from mmengine.config import Config
 
 from tests.conftest import ROOT
-from tests.helpers import data_root_options, run_tool
+from tests.helpers import data_root_options, run_in_process, run_tool
 from vdense.data.demo_shapes import make_demo_ade
 
 SEG = osp.join(ROOT, 'configs', 'demo', 'semantic_fpn_swin_demo.py')
@@ -32,25 +31,6 @@ def deeper(tmp_path_factory, ade):
     work = tmp_path_factory.mktemp('deeper')
     run_tool('train.py', SEG, '--work-dir', work, '--cfg-options', *data_root_options(ade), *ONE_ITER, DEEPER)
     return work / 'iter_1.pth'
-
-
-def _tool(name):
-    spec = importlib.util.spec_from_file_location(f'_vdense_tool_{name}', osp.join(ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _run(capsys, tool, *args):
-    """(exit code, stdout, stderr) of a tool's main() in this process (the stack is imported once)."""
-    capsys.readouterr()
-    try:
-        _tool(tool).main([str(a) for a in args])
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 class _Records(logging.Handler):
@@ -85,20 +65,20 @@ def test_deeper_variant_is_refused_by_test_infer_and_export(deeper, ade, tmp_pat
     what = ('backbone weights are a Swin with a custom arch (depths 2-2-6-2, embed_dims 32)',
             'the config builds a Swin with a custom arch (depths 2-2-2-2, embed_dims 32)',
             'backbone.stages.2.blocks.2-5')
-    _one_line(*_run(capsys, 'test', SEG, deeper, '--work-dir', tmp_path / 'w', '--cfg-options',
+    _one_line(*run_in_process(capsys, 'test', SEG, deeper, '--work-dir', tmp_path / 'w', '--cfg-options',
                     *data_root_options(ade))[::2], *what)
     image = osp.join(ade, 'images', 'validation', 'validation_00000.jpg')
-    _one_line(*_run(capsys, 'infer', SEG, deeper, image, '--out-dir', tmp_path / 'o')[::2], *what)
-    _one_line(*_run(capsys, 'export_onnx', SEG, deeper, tmp_path / 'x.onnx')[::2], *what)
+    _one_line(*run_in_process(capsys, 'infer', SEG, deeper, image, '--out-dir', tmp_path / 'o')[::2], *what)
+    _one_line(*run_in_process(capsys, 'export_onnx', SEG, deeper, tmp_path / 'x.onnx')[::2], *what)
     assert not (tmp_path / 'o' / 'results.json').exists() and not (tmp_path / 'x.onnx').exists()
 
 
 def test_the_matching_config_runs_and_another_head_is_refused(deeper, ade, tmp_path, capsys):
-    code, out, err = _run(capsys, 'test', SEG, deeper, '--work-dir', tmp_path / 'w', '--cfg-options',
+    code, out, err = run_in_process(capsys, 'test', SEG, deeper, '--work-dir', tmp_path / 'w', '--cfg-options',
                           *data_root_options(ade), DEEPER)
     assert code == 0, err[-3000:]
     # Another number of classes: 2 of its 216 tensors differ, mmengine would load the rest and test a random head.
-    line = _one_line(*_run(capsys, 'test', SEG, deeper, '--work-dir', tmp_path / 'w', '--cfg-options',
+    line = _one_line(*run_in_process(capsys, 'test', SEG, deeper, '--work-dir', tmp_path / 'w', '--cfg-options',
                            *data_root_options(ade), DEEPER, 'model.decode_head.num_classes=6')[::2],
                      '2 have another shape (decode_head.conv_seg)')
     assert 'backbone' not in line  # the backbone is the config's: nothing to say about it
