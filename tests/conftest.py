@@ -15,21 +15,23 @@ sys.path.insert(0, ROOT)
 # the tests need nothing outside the clone).
 OFFICIAL_KEYS = osp.join(ROOT, 'tests', 'data', 'scalablevit_official_keys.json')
 
-# The demos `make test` trains (tests/test_e2e_demo.py): task -> (config, generated data set it trains on, rough
-# relative cost: what the workers balance). Estimates from a busy machine; in the fresh-clone run of 2026-12-06 the
-# Mask R-CNN demo took about twice the RetinaNet demo: measure each alone before re-balancing (docs: issue 25 note).
+# The demos `make test` trains (tests/test_e2e_demo.py): task -> (config, generated data set it trains on, cost: what
+# the workers balance). Costs are CPU seconds of each training + test.py alone on one thread of an idle 2-core machine
+# (2026-12-06: steps x CPU-s per step, mask_rcnn 750 x ~0.85 (its steps grow from 0.6 to 1.0 as the RPN finds the
+# shapes), upernet 1500 x 0.32, semantic_fpn 1200 x 0.31, imagenet 4000 x 0.087, retinanet 1250 x 0.21, each + ~25 s
+# of start-up, validation and test.py); measure alone again before re-balancing: timings taken beside the suite mislead.
 DEMO_TRAININGS = {
-    'mask_rcnn': ('mask_rcnn_scalablevit_demo.py', 'coco', 400),
+    'mask_rcnn': ('mask_rcnn_scalablevit_demo.py', 'coco', 665),
+    'upernet': ('upernet_scalablevit_demo.py', 'ade', 500),
+    'semantic_fpn': ('semantic_fpn_scalablevit_demo.py', 'ade', 390),
     'imagenet': ('imagenet_scalablevit_demo.py', 'imagenet', 370),
-    'retinanet': ('retinanet_scalablevit_demo.py', 'coco', 320),
-    'upernet': ('upernet_scalablevit_demo.py', 'ade', 270),
-    'semantic_fpn': ('semantic_fpn_scalablevit_demo.py', 'ade', 200),
+    'retinanet': ('retinanet_scalablevit_demo.py', 'coco', 290),
 }
 # Each demo trains in a process of its own with one thread, DEMO_WORKERS at a time, while the rest of the suite runs:
 # these small models gain little from a second thread (RetinaNet demo: 1.2x), and the other tests are mostly
 # single-threaded Python (imports, subprocesses, COCO evaluation), so the 2 cores stay busy. Each worker gets a fixed
-# lane of demos whose costs add up to about the same (mask_rcnn + imagenet | retinanet + upernet + semantic_fpn):
-# a shared queue left one worker training alone for minutes at the end of the suite.
+# lane of demos whose costs add up to about the same (balanced_lanes): a shared queue left one worker training alone
+# for minutes at the end of the suite.
 DEMO_WORKERS = int(os.environ.get('VDENSE_TEST_DEMO_WORKERS', 2))
 
 
@@ -45,10 +47,13 @@ def make_demo_data(root):
     return root
 
 
-def balanced_lanes(tasks, workers):
+def balanced_lanes(tasks, workers, users=None):
     """``tasks`` split into ``workers`` lists whose summed costs have the smallest maximum (exhaustive: a handful of
-    demos), each list longest first."""
+    demos). In each list the demos more tests wait for train first (``users``: task -> number of tests; the pretraining
+    flow, test_cli and test_readme build on the RetinaNet and classifier demos and then run while the rest trains),
+    then the longest."""
     import itertools
+    users = users or {}
     cost = {t: DEMO_TRAININGS[t][2] for t in tasks}
     best = None
     for assignment in itertools.product(range(workers), repeat=len(tasks)):
@@ -56,7 +61,7 @@ def balanced_lanes(tasks, workers):
         if best is None or max(loads) < best[0]:
             best = (max(loads), assignment)
     lanes = [[t for t, w in zip(tasks, best[1]) if w == i] for i in range(workers)]
-    return [sorted(lane, key=cost.get, reverse=True) for lane in lanes if lane]
+    return [sorted(lane, key=lambda t: (-users.get(t, 0), -cost[t])) for lane in lanes if lane]
 
 
 class DemoTrainings:
@@ -64,9 +69,10 @@ class DemoTrainings:
     --show-dir), in background processes started at collection time; the tests that need a trained demo (its
     metrics, checkpoint, logs) wait for it. The tests using it run last, after every other test."""
 
-    def __init__(self, base, tasks):
+    def __init__(self, base, lanes):
         self.base = base
-        self.tasks = [t for t in DEMO_TRAININGS if t in tasks]
+        self.lanes = lanes
+        self.tasks = [t for lane in lanes for t in lane]
         self.results = {}
         self.done = {t: threading.Event() for t in self.tasks}
         self.data_ready = threading.Event()
@@ -102,7 +108,7 @@ class DemoTrainings:
         if rc != 0:
             self.data_error = f'make_demo_data.py exited {rc}: {(self.base / "demo_data.log").read_text()[-3000:]}'
         self.data_ready.set()
-        for lane in balanced_lanes(self.tasks, max(1, DEMO_WORKERS)):
+        for lane in self.lanes:
             threading.Thread(target=self._worker, args=(lane,), daemon=True).start()
 
     def _worker(self, lane):
@@ -189,8 +195,10 @@ def pytest_collection_modifyitems(session, config, items):
         raise pytest.UsageError(f'trains_demo: unknown demo tasks {sorted(unknown)}; known: {sorted(DEMO_TRAININGS)}')
     # The tests waiting for a trained demo go last, in the order their demos are expected to be ready; the demos train
     # while every other test runs.
+    users = {t: sum(t in _demo_tasks(item) for item in needing) for t in tasks}
+    lanes = balanced_lanes([t for t in DEMO_TRAININGS if t in tasks], max(1, DEMO_WORKERS), users)
     ready_at = {}
-    for lane in balanced_lanes([t for t in DEMO_TRAININGS if t in tasks], max(1, DEMO_WORKERS)):
+    for lane in lanes:
         elapsed = 0
         for task in lane:
             elapsed += DEMO_TRAININGS[task][2]
@@ -200,7 +208,7 @@ def pytest_collection_modifyitems(session, config, items):
     if config.option.collectonly:
         return
     base = config._tmp_path_factory.mktemp('demo_trainings', numbered=True)
-    config.stash[_TRAININGS] = DemoTrainings(base, tasks)
+    config.stash[_TRAININGS] = DemoTrainings(base, lanes)
 
 
 _TRAININGS = pytest.StashKey[DemoTrainings]()

@@ -2,6 +2,7 @@
 files written, the JSON schema, masks that decode, label PNGs of the input's size, top-k sorted, one-line errors."""
 import json
 import os.path as osp
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -10,7 +11,7 @@ import torch
 from mmengine.config import Config
 
 from tests.conftest import ROOT
-from tests.helpers import run_tool
+from tests.helpers import run_in_process, run_tool
 
 CASES = [('mask_rcnn_swin_demo', 'detection'), ('retinanet_mvitv2_demo', 'detection'),
          ('semantic_fpn_scalablevit_demo', 'segmentation'), ('imagenet_scalablevit_demo', 'classification')]
@@ -88,25 +89,29 @@ def _error_line(proc):
     return lines[-1]
 
 
-def test_infer_bad_inputs_one_line(tmp_path, images):
+def test_infer_bad_inputs_one_line(tmp_path, images, capsys):
     cfg = osp.join(ROOT, 'configs', 'demo', 'imagenet_scalablevit_demo.py')
     ckpt = _checkpoint(tmp_path, 'imagenet_scalablevit_demo')
     (tmp_path / 'empty').mkdir()
+    # as a user runs it (a process of its own, exit status 2, stderr one line) ...
     assert 'holds no images' in _error_line(run_tool('infer.py', cfg, ckpt, tmp_path / 'empty', check=False))
+
+    # ... and the other inputs through the same main() in this process (the stack imported once, not six times)
+    def error_line(*args):
+        code, _, err = run_in_process(capsys, 'infer', cfg, *args)
+        return _error_line(SimpleNamespace(returncode=code, stderr=err))
+
     broken = tmp_path / 'broken.jpg'
     broken.write_bytes(b'\xff\xd8 not really a jpeg')
-    line = _error_line(run_tool('infer.py', cfg, ckpt, images / 'a.jpg', broken, check=False))
-    assert 'broken.jpg: cannot be decoded as an image' in line
-    assert 'no such file' in _error_line(run_tool('infer.py', cfg, ckpt, tmp_path / 'nope.jpg', check=False))
-    assert 'matches no images' in _error_line(run_tool('infer.py', cfg, ckpt, str(tmp_path / '*.gif'),
-                                                       check=False))
+    assert 'broken.jpg: cannot be decoded as an image' in error_line(ckpt, images / 'a.jpg', broken)
+    assert 'no such file' in error_line(ckpt, tmp_path / 'nope.jpg')
+    assert 'matches no images' in error_line(ckpt, str(tmp_path / '*.gif'))
     # another task's weights: refused, not run as a random model
     other = _checkpoint(tmp_path, 'retinanet_mvitv2_demo')
-    assert 'its backbone weights are a MViT' in _error_line(run_tool('infer.py', cfg, other, images / 'a.jpg',
-                                                                     check=False))
+    assert 'its backbone weights are a MViT' in error_line(other, images / 'a.jpg')
     garbage = tmp_path / 'garbage.pth'
     garbage.write_bytes(b'')
-    assert 'empty' in _error_line(run_tool('infer.py', cfg, garbage, images / 'a.jpg', check=False))
+    assert 'empty' in error_line(garbage, images / 'a.jpg')
 
 
 # ---- #23.5 / #25: files as users have them, a segmentation checkpoint from tools/train.py ------------------------
