@@ -17,11 +17,11 @@ OFFICIAL_KEYS = osp.join(ROOT, 'tests', 'data', 'scalablevit_official_keys.json'
 
 # The demos `make test` trains (tests/test_e2e_demo.py): task -> (config, generated data set it trains on, cost: what
 # the workers balance). Costs are CPU seconds of each training + test.py alone on one thread of an idle 2-core machine
-# (2026-12-06: steps x CPU-s per step, mask_rcnn 750 x ~0.85 (its steps grow from 0.6 to 1.0 as the RPN finds the
+# (2026-12-06: steps x CPU-s per step, mask_rcnn 750 x ~0.72 (its steps grow from 0.6 to 1.0 as the RPN finds the
 # shapes), upernet 1500 x 0.32, semantic_fpn 1200 x 0.31, imagenet 4000 x 0.087, retinanet 1250 x 0.21, each + ~25 s
 # of start-up, validation and test.py); measure alone again before re-balancing: timings taken beside the suite mislead.
 DEMO_TRAININGS = {
-    'mask_rcnn': ('mask_rcnn_scalablevit_demo.py', 'coco', 665),
+    'mask_rcnn': ('mask_rcnn_scalablevit_demo.py', 'coco', 565),
     'upernet': ('upernet_scalablevit_demo.py', 'ade', 500),
     'semantic_fpn': ('semantic_fpn_scalablevit_demo.py', 'ade', 390),
     'imagenet': ('imagenet_scalablevit_demo.py', 'imagenet', 370),
