@@ -136,7 +136,8 @@ class DemoTrainings:
         checkpoint = (work_dir / 'last_checkpoint').read_text().strip()
         with open(work_dir / 'test.out', 'w') as log:
             rc = self._popen([osp.join(ROOT, 'tools', 'test.py'), config, checkpoint, '--work-dir', work_dir,
-                              '--show-dir', 'vis', '--cfg-options', *options], log)
+                              '--show-dir', 'vis', '--out', work_dir / 'predictions.pkl', '--cfg-options', *options],
+                             log)
         if rc != 0:
             return f'test.py {config} exited {rc}:\n{(work_dir / "test.out").read_text()[-3000:]}'
         return TrainedDemo(task, config, work_dir, checkpoint, (work_dir / 'test.out').read_text(), options)

@@ -5,7 +5,7 @@ import os.path as osp
 import pytest
 import torch
 
-from tests.helpers import run_tool
+from tests.helpers import load_tool, run_in_process, run_tool
 from vdense.converters.identify import identify_backbone
 from vdense.models import ScalableViT
 
@@ -46,15 +46,15 @@ def test_convert_checkpoint_writes_a_loadable_backbone(tmp_path, official_scalab
                                released['model']['stages.2.7.attn.q.weight'])
 
 
-def test_convert_checkpoint_names_what_it_is_not(tmp_path):
+def test_convert_checkpoint_names_what_it_is_not(tmp_path, capsys):
     src = tmp_path / 'resnet.pth'
     torch.save({'conv1.weight': torch.zeros(64, 3, 7, 7), 'fc.weight': torch.zeros(10, 2048)}, src)
-    proc = run_tool('convert_checkpoint.py', src, tmp_path / 'out.pth', check=False)
-    assert proc.returncode != 0 and 'no vdense backbone matches' in proc.stderr + proc.stdout
-    assert 'Traceback' not in proc.stderr
+    code, out, err = run_in_process(capsys, 'convert_checkpoint', src, tmp_path / 'out.pth')
+    assert code != 0 and 'no vdense backbone matches' in err + out
+    assert 'Traceback' not in err
 
 
-def test_export_backbone_from_a_training_checkpoint(tmp_path):
+def test_export_backbone_from_a_training_checkpoint(tmp_path, capsys):
     backbone = ScalableViT(DEMO_ARCH)
     state = {'backbone.' + k: v for k, v in backbone.state_dict().items()}
     state['bbox_head.retina_cls.weight'] = torch.zeros(36, 64, 3, 3)
@@ -62,14 +62,15 @@ def test_export_backbone_from_a_training_checkpoint(tmp_path):
     ckpt = tmp_path / 'epoch_5.pth'
     torch.save({'state_dict': state, 'meta': {'cfg': cfg_text, 'epoch': 5, 'iter': 1250},
                 'optimizer': {'state': {}, 'param_groups': []}}, ckpt)
-    proc = run_tool('export_backbone.py', ckpt, tmp_path / 'backbone.pth')
+    code, stdout, err = run_in_process(capsys, 'export_backbone', ckpt, tmp_path / 'backbone.pth')
+    assert code == 0, err[-3000:]
     out, = tmp_path.glob('backbone-*.pth')
     assert osp.basename(out) == f'backbone-{hashlib.sha256(out.read_bytes()).hexdigest()[:8]}.pth'
     exported = torch.load(out, weights_only=True)
     assert set(exported) == {'state_dict', 'meta'}  # no optimizer, no heads
     assert set(exported['state_dict']) == set(backbone.state_dict())
     assert exported['meta']['family'] == 'ScalableViT' and exported['meta']['arch'] == DEMO_ARCH
-    assert exported['meta']['epoch'] == 5 and 'all keys matched' in proc.stdout
+    assert exported['meta']['epoch'] == 5 and 'all keys matched' in stdout
     loaded = ScalableViT(DEMO_ARCH, init_cfg=dict(type='Pretrained', checkpoint=str(out)))
     loaded.init_weights()
     for k, v in backbone.state_dict().items():
@@ -83,7 +84,7 @@ def exported_demo_backbone(tmp_path_factory):
     state = {'backbone.' + k: v for k, v in ScalableViT(DEMO_ARCH).state_dict().items()}
     cfg_text = f"model = dict(type='RetinaNet', backbone=dict(type='vdense.ScalableViT', arch={DEMO_ARCH!r}))\n"
     torch.save({'state_dict': state, 'meta': {'cfg': cfg_text, 'epoch': 1}}, tmp / 'epoch_1.pth')
-    run_tool('export_backbone.py', tmp / 'epoch_1.pth', tmp / 'backbone.pth', '--no-hash')
+    load_tool('export_backbone').main([str(tmp / 'epoch_1.pth'), str(tmp / 'backbone.pth'), '--no-hash'])
     return tmp / 'backbone.pth'
 
 
@@ -120,10 +121,11 @@ def test_stored_arch_must_match_the_blocks_in_the_file(tmp_path):
         publish_backbone(str(tmp_path / 'bb.pth'), str(tmp_path / 'b.pth'))
 
 
-def test_key_names_reach_the_terminal_escaped(tmp_path, exported_demo_backbone):
+def test_key_names_reach_the_terminal_escaped(tmp_path, exported_demo_backbone, capsys):
     checkpoint = torch.load(exported_demo_backbone, weights_only=True)
     checkpoint['state_dict']['\x1b[31mevil\rforged'] = torch.zeros(1)
     torch.save(checkpoint, tmp_path / 'ansi.pth')
-    proc = run_tool('convert_checkpoint.py', tmp_path / 'ansi.pth', tmp_path / 'out.pth')
-    assert '\x1b' not in proc.stdout + proc.stderr and '\r' not in proc.stdout + proc.stderr
-    assert '1 unexpected: \\x1b[31mevil\\rforged' in proc.stdout
+    code, out, err = run_in_process(capsys, 'convert_checkpoint', tmp_path / 'ansi.pth', tmp_path / 'out.pth')
+    assert code == 0, err[-3000:]
+    assert '\x1b' not in out + err and '\r' not in out + err
+    assert '1 unexpected: \\x1b[31mevil\\rforged' in out

@@ -10,6 +10,7 @@ import torch
 from mmengine.config import Config
 
 from tests.conftest import ROOT
+from tests.helpers import fewer_training_rois
 from vdense.engine.build import build_model_from_config, synthetic_batch
 
 CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
@@ -135,19 +136,8 @@ def test_large_variant_trains_a_step_with_checkpointing(name):
     assert model.backbone.with_cp
 
 
-def _fewer_training_rois(cfg):
-    """Two-stage detectors: sample 64 RoIs per image from 200 proposals (COCO training: 512 from 2000). The same
-    modules run, at an eighth of the cost (Cascade's three 4-conv box heads dominated the step)."""
-    train_cfg = cfg.model.get('train_cfg') or {}
-    if 'rpn_proposal' in train_cfg:
-        train_cfg.rpn_proposal.update(nms_pre=200, max_per_img=200)
-    rcnn = train_cfg.get('rcnn')
-    for stage in (rcnn if isinstance(rcnn, list) else [rcnn] if rcnn else []):
-        stage.sampler.num = 64
-
-
 def _one_training_step(cfg):
-    _fewer_training_rois(cfg)
+    fewer_training_rois(cfg)
     model = build_model_from_config(cfg)  # no pretrained weights read; SyncBN as BN, as tools/train.py does
     model.train()
     if cfg.default_scope == 'mmseg':  # the crop size the preprocessor pads to: a small one for the test

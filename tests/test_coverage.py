@@ -11,7 +11,7 @@ import torch
 from mmengine.config import Config
 
 from tests.conftest import ROOT
-from tests.helpers import data_root_options, run_in_process, run_tool
+from tests.helpers import data_root_options, load_tool, run_in_process, run_tool
 from vdense.data.demo_shapes import make_demo_ade
 
 SEG = osp.join(ROOT, 'configs', 'demo', 'semantic_fpn_swin_demo.py')
@@ -108,7 +108,8 @@ def test_init_cfg_refuses_another_family_and_lists_unused_weights(tmp_path):
     torch.manual_seed(0)
     for name, model in (('mvit_t', MViT('t')), ('swin_s', Swin('s'))):
         torch.save({'state_dict': model.state_dict()}, tmp_path / f'{name}_src.pth')
-        run_tool('convert_checkpoint.py', tmp_path / f'{name}_src.pth', tmp_path / f'{name}.pth', '--no-hash')
+        load_tool('convert_checkpoint').main([str(tmp_path / f'{name}_src.pth'), str(tmp_path / f'{name}.pth'),
+                                              '--no-hash'])
     # MViTv2-T fills 120 of Swin-T's 177 tensors by name and shape: it used to load with one INFO line.
     with pytest.raises(CheckpointError, match=r'mvit_t.pth: its weights are a MViT-t \(depths 1-2-5-2\) backbone, '
                                               r'the config builds a Swin-t \(depths 2-2-6-2\)'):

@@ -5,6 +5,7 @@ while the other tests run (tests/conftest.py, `trained_demos`; the pretraining f
 adds the same demos on a Swin and an MViTv2 of the same size (marked slow)."""
 import glob
 import os.path as osp
+import pickle
 import re
 
 import pytest
@@ -63,6 +64,15 @@ def _demo_learns(task, family, demo_root, work_dir):
 def test_demo_learns(trained_demos, task):
     demo = trained_demos.get(task)  # trained and tested as `make demo` does, once per session
     _check_demo(task, demo.config, demo.test_log, demo.work_dir)
+    # test.py --out (one process): every val image's prediction exactly once, where the last line says.
+    out = demo.work_dir / 'predictions.pkl'
+    assert f'vdense: predictions in {out}' in demo.test_log
+    with open(out, 'rb') as f:
+        predictions = pickle.load(f)
+    paths = [p['img_path'] for p in predictions]
+    assert paths and len(set(paths)) == len(paths)
+    if DEMOS[task][0] == 'coco':
+        assert sorted(p['img_id'] for p in predictions) == list(range(1, 51))
 
 
 @pytest.mark.slow

@@ -36,13 +36,22 @@ def _checkpoint(tmp_path, name):
     return path
 
 
+def _infer(capsys, *args):
+    """tools/infer.py's main() in this process, the stack imported once (the command as a user runs it, in a process
+    of its own: test_segmentation_on_a_trained_checkpoint_exif_and_tiny_images, test_infer_bad_inputs_one_line).
+    Returns stdout, the run having succeeded."""
+    code, out, err = run_in_process(capsys, 'infer', *args)
+    assert code == 0, err[-3000:]
+    return out
+
+
 @pytest.mark.parametrize('name,task', CASES)
-def test_infer_writes_drawings_and_results(tmp_path, images, name, task):
+def test_infer_writes_drawings_and_results(tmp_path, images, name, task, capsys):
     ckpt = _checkpoint(tmp_path, name)
     out = tmp_path / 'out'
-    proc = run_tool('infer.py', osp.join(ROOT, 'configs', 'demo', name + '.py'), ckpt, images, '--out-dir', out,
+    stdout = _infer(capsys, osp.join(ROOT, 'configs', 'demo', name + '.py'), ckpt, images, '--out-dir', out,
                     '--batch-size', 2, '--score-thr', 0.0)
-    assert 'results.json' in proc.stdout
+    assert 'results.json' in stdout
     records = json.loads((out / 'results.json').read_text())
     assert [osp.basename(r['image']) for r in records] == ['a.jpg', 'b.png', 'c.jpg']
     for r in records:
@@ -70,13 +79,13 @@ def test_infer_writes_drawings_and_results(tmp_path, images, name, task):
             assert abs(sum(scores) - 1) < 1e-3
 
 
-def test_infer_score_threshold_filters(tmp_path, images):
+def test_infer_score_threshold_filters(tmp_path, images, capsys):
     ckpt = _checkpoint(tmp_path, 'mask_rcnn_swin_demo')
     cfg = osp.join(ROOT, 'configs', 'demo', 'mask_rcnn_swin_demo.py')
-    run_tool('infer.py', cfg, ckpt, images / 'a.jpg', '--out-dir', tmp_path / 'o', '--score-thr', 0.0, '--no-draw')
+    _infer(capsys, cfg, ckpt, images / 'a.jpg', '--out-dir', tmp_path / 'o', '--score-thr', 0.0, '--no-draw')
     everything = json.loads((tmp_path / 'o' / 'results.json').read_text())[0]['scores']
     thr = float(np.median(everything))
-    run_tool('infer.py', cfg, ckpt, images / 'a.jpg', '--out-dir', tmp_path / 'p', '--score-thr', thr, '--no-draw')
+    _infer(capsys, cfg, ckpt, images / 'a.jpg', '--out-dir', tmp_path / 'p', '--score-thr', thr, '--no-draw')
     kept = json.loads((tmp_path / 'p' / 'results.json').read_text())[0]['scores']
     assert kept == [s for s in everything if s >= thr] and len(kept) < len(everything)
 
@@ -170,7 +179,7 @@ def test_segmentation_on_a_trained_checkpoint_exif_and_tiny_images(tmp_path, tra
     _exif_rotated(images / 'b_rotated.jpg')  # batch of 2 with a.jpg: shown 160 x 96, stored 96 x 160
     cv2.imwrite(str(images / 'c_tiny.png'), np.full((1, 1, 3), 200, np.uint8))
     out = tmp_path / 'out'
-    proc = run_tool('infer.py', cfg, trained_seg, images, '--out-dir', out, '--batch-size', 2)
+    proc = run_tool('infer.py', cfg, trained_seg, images, '--out-dir', out, '--batch-size', 2)  # as a user runs it
     records = {osp.basename(r['image']): r for r in json.loads((out / 'results.json').read_text())}
     assert (records['a.jpg']['height'], records['a.jpg']['width']) == (96, 160)
     assert (records['b_rotated.jpg']['height'], records['b_rotated.jpg']['width']) == (160, 96)
@@ -190,14 +199,14 @@ def _classifier(tmp_path):
                                                                                           'imagenet_scalablevit_demo')
 
 
-def test_output_names_cannot_collide(tmp_path):
+def test_output_names_cannot_collide(tmp_path, capsys):
     cfg, ckpt = _classifier(tmp_path)
     rng = np.random.RandomState(4)
     for name in ('a/x.png', 'a/x_1.jpg', 'a/x.jpg', 'b/x.png'):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         cv2.imwrite(str(tmp_path / name), rng.randint(0, 255, (40, 50, 3)).astype(np.uint8))
     out = tmp_path / 'out'
-    run_tool('infer.py', cfg, ckpt, tmp_path / 'a', tmp_path / 'b', '--out-dir', out)
+    _infer(capsys, cfg, ckpt, tmp_path / 'a', tmp_path / 'b', '--out-dir', out)
     records = json.loads((out / 'results.json').read_text())
     assert sorted(osp.relpath(r['vis'], out / 'vis') for r in records) == [
         'a/x.jpg.png', 'a/x.png.png', 'a/x_1.jpg.png', 'b/x.png.png']

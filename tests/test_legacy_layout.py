@@ -10,7 +10,7 @@ import torch.nn as nn
 
 import vdense.models
 from tests.conftest import ROOT
-from tests.helpers import run_tool
+from tests.helpers import load_tool
 
 LEGACY = osp.join(ROOT, 'tests', 'data', 'legacy')
 FAMILIES = ['swin', 'scalablevit', 'mvit']
@@ -85,8 +85,8 @@ def test_coverage_check_counts_the_old_layout_as_loading_renames_it(name):
 @pytest.mark.parametrize('name', FAMILIES)
 def test_convert_checkpoint_rewrites_the_old_layout(name, tmp_path):
     checkpoint, expected = _fixture(name)
-    run_tool('convert_checkpoint.py', osp.join(LEGACY, f'{name}_stage_layout_v1.pth'), tmp_path / 'out.pth',
-             '--no-hash')
+    load_tool('convert_checkpoint').main([osp.join(LEGACY, f'{name}_stage_layout_v1.pth'), str(tmp_path / 'out.pth'),
+                                          '--no-hash'])
     converted = torch.load(tmp_path / 'out.pth', weights_only=True)
     model = _build(checkpoint, expected)
     model.load_state_dict(converted['state_dict'], strict=True)

@@ -65,7 +65,7 @@ def test_model_zoo_rows_match_the_counts(tmp_path, capsys):
     wrong = tmp_path / 'model_zoo.md'
     wrong.write_text(text.replace(row, ' | '.join(cells)))
     capsys.readouterr()
-    assert zoo.check(rows, str(wrong)) == 1
+    assert zoo.check(rows[:1], str(wrong)) == 1  # the row made wrong, recounted alone
     assert 'imagenet_swin_t.py: GFLOPs is 4.5, ' in capsys.readouterr().out
 
 

@@ -23,18 +23,26 @@ def _options(coco, workers):
             'train_cfg.val_interval=1', 'model.test_cfg.score_thr=0.0', 'randomness.seed=3']
 
 
-@pytest.mark.parametrize('workers', [0, 2])
-def test_one_epoch_and_resume_equals_two_epochs(small_coco, tmp_path, workers):
+def test_one_epoch_and_resume_equals_two_epochs(small_coco, tmp_path):
     """Random flips, drop path and validation between the epochs on: the weights after 1 epoch + --resume are
-    those of 2 epochs in one go, bit for bit, with and without (persistent) dataloader workers."""
-    opts = _options(small_coco, workers)
-    run_tool('train.py', DEMO_CONFIG, '--work-dir', tmp_path / 'whole', *opts, 'train_cfg.max_epochs=2')
-    run_tool('train.py', DEMO_CONFIG, '--work-dir', tmp_path / 'split', *opts, 'train_cfg.max_epochs=1')
-    proc = run_tool('train.py', DEMO_CONFIG, '--work-dir', tmp_path / 'split', *opts, 'train_cfg.max_epochs=2',
-                    '--resume')
-    assert 'resumed epoch: 1' in proc.stdout + proc.stderr
+    those of 2 epochs in one go, bit for bit, whatever the dataloader workers: the whole run has 2 persistent
+    workers (the epoch reaches them between epochs), the interrupted one none, and its resumed half 2 persistent
+    workers again (the resumed epoch reaches them at start)."""
+    run_tool('train.py', DEMO_CONFIG, '--work-dir', tmp_path / 'whole', *_options(small_coco, 2),
+             'train_cfg.max_epochs=2')
+    run_tool('train.py', DEMO_CONFIG, '--work-dir', tmp_path / 'split', *_options(small_coco, 0),
+             'train_cfg.max_epochs=1')
+    proc = run_tool('train.py', DEMO_CONFIG, '--work-dir', tmp_path / 'split', *_options(small_coco, 2),
+                    'train_cfg.max_epochs=2', '--resume')
+    log = proc.stdout + proc.stderr
+    assert 'resumed epoch: 1, iter: 2' in log and 'coco/bbox_mAP' in log  # 8 images in batches of 4
+    resumed = torch.load(tmp_path / 'split' / 'epoch_2.pth', map_location='cpu')
+    assert resumed['meta']['epoch'] == 2 and resumed['meta']['iter'] == 4
+    # The optimizer state went on from where it was, not from zero.
+    steps = [s['step'] for s in resumed['optimizer']['state'].values()]
+    assert steps and all(float(s) == 4 for s in steps)
     whole = torch.load(tmp_path / 'whole' / 'epoch_2.pth', map_location='cpu')['state_dict']
-    split = torch.load(tmp_path / 'split' / 'epoch_2.pth', map_location='cpu')['state_dict']
+    split = resumed['state_dict']
     first = torch.load(tmp_path / 'split' / 'epoch_1.pth', map_location='cpu')['state_dict']
     assert any(not torch.equal(first[k], whole[k]) for k in whole), 'epoch 2 changed nothing: the check is vacuous'
     differing = [k for k in whole if not torch.equal(whole[k], split[k])]

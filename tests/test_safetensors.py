@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import save_file
 
 from tests.conftest import ROOT
-from tests.helpers import data_root_options, run_tool
+from tests.helpers import data_root_options, run_in_process, run_tool
 from vdense.converters.publish import publish_backbone
 from vdense.engine import read_checkpoint
 from vdense.engine.checkpoint_reader import CheckpointError
@@ -106,21 +106,22 @@ def _export(tmp_path, with_hash=True):
     return tmp_path / osp.basename(out)
 
 
-def _one_line_error(proc):
-    assert proc.returncode == 2 and 'Traceback' not in proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, proc.stderr
+def _one_line_error(capsys, *args):
+    """tools/convert_checkpoint.py's main() in this process (the stack imported once): exit 2, one line."""
+    code, _, err = run_in_process(capsys, 'convert_checkpoint', *args)
+    assert code == 2 and 'Traceback' not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
     return lines[0]
 
 
-def test_edited_or_damaged_safetensors_refused_in_one_line(tmp_path):
+def test_edited_or_damaged_safetensors_refused_in_one_line(tmp_path, capsys):
     out = _export(tmp_path)
     # An edit of the header that keeps it valid (same length): the hash in the name catches it.
     data = out.read_bytes()
     assert data.count(b'ScalableViT') == 1
     out.write_bytes(data.replace(b'ScalableViT', b'ScalableVIT'))
-    proc = run_tool('convert_checkpoint.py', out, tmp_path / 'x.pth', check=False)
-    assert 'content hash' in _one_line_error(proc)
+    assert 'content hash' in _one_line_error(capsys, out, tmp_path / 'x.pth')
 
     # Without a hash in the name: a header whose offsets run past the file is refused by the format's checks.
     header, data = _header(out)
@@ -141,7 +142,7 @@ def test_edited_or_damaged_safetensors_refused_in_one_line(tmp_path):
         read_checkpoint(str(cut))
 
 
-def test_header_meta_types_and_format_choice(tmp_path):
+def test_header_meta_types_and_format_choice(tmp_path, capsys):
     out = _export(tmp_path, with_hash=False)
     assert osp.basename(out) == 'published.safetensors'
     # A safetensors file under another name is still read as one (by its content, not by the torch.load path).
@@ -158,5 +159,5 @@ def test_header_meta_types_and_format_choice(tmp_path):
     with pytest.raises(CheckpointError, match="header metadata 'family' is listed as JSON"):
         read_checkpoint(str(edited))
     # --format that contradicts the output's suffix: one line, before anything is read.
-    proc = run_tool('convert_checkpoint.py', out, tmp_path / 'z.pth', '--format', 'safetensors', check=False)
-    assert '--format safetensors writes a .safetensors file' in _one_line_error(proc)
+    assert '--format safetensors writes a .safetensors file' in _one_line_error(capsys, out, tmp_path / 'z.pth',
+                                                                                 '--format', 'safetensors')

@@ -1,10 +1,9 @@
-"""tools/train.py and tools/test.py as a user runs them: clear failures, resume, scope from the config."""
-import os.path as osp
+"""tools/train.py and tools/test.py as a user runs them: clear failures, SyncBN in one process, scope from the config
+(resume: test_resume_and_data.py, test_distributed.py)."""
 
 import pytest
-import torch
 
-from tests.helpers import DEMO_CONFIG, demo_data_options, run_tool
+from tests.helpers import DEMO_CONFIG, demo_data_options, run_in_process, run_tool
 from vdense.data.demo_shapes import make_demo_coco
 
 
@@ -14,56 +13,25 @@ def small_coco(tmp_path_factory):
     return make_demo_coco(str(root), splits={'train': (16, 10), 'val': (8, 11)}, size=128)
 
 
-def test_missing_coco_is_one_clear_message(tmp_path):
-    proc = run_tool('train.py', 'configs/retinanet_scalablevit_s.py', '--work-dir', tmp_path,
-                    '--cfg-options', f'train_dataloader.dataset.data_root={tmp_path}/nowhere/', check=False)
-    assert proc.returncode == 2
-    assert 'Traceback' not in proc.stderr
-    assert 'COCO 2017' in proc.stderr and 'annotations/instances_train2017.json' in proc.stderr
-    assert 'make demo' in proc.stderr
+# The one-line errors run train.py's main() in this process (the stack imported once), as test_cli.py's do; its
+# test_resuming_another_tasks_checkpoint_is_one_line runs the command line as a process of its own.
+def test_missing_coco_is_one_clear_message(tmp_path, capsys):
+    code, _, err = run_in_process(capsys, 'train', 'configs/retinanet_scalablevit_s.py', '--work-dir', tmp_path,
+                                  '--cfg-options', f'train_dataloader.dataset.data_root={tmp_path}/nowhere/')
+    assert code == 2
+    assert 'Traceback' not in err
+    assert 'COCO 2017' in err and 'annotations/instances_train2017.json' in err
+    assert 'make demo' in err
     assert not list(tmp_path.glob('*/*.log')), 'nothing is started before the data check'
 
 
-def test_missing_pretrained_weights_is_one_clear_message(tmp_path, small_coco):
-    proc = run_tool('train.py', DEMO_CONFIG, '--work-dir', tmp_path, '--cfg-options', *demo_data_options(small_coco),
-                    'model.backbone.init_cfg.type=Pretrained',
-                    'model.backbone.init_cfg.checkpoint=pretrained/missing.pth', check=False)
-    assert proc.returncode == 2 and 'Traceback' not in proc.stderr
-    assert 'pretrained weights not found: pretrained/missing.pth' in proc.stderr
-    assert 'model.backbone.init_cfg=None' in proc.stderr
-
-
-def test_resume_continues_an_interrupted_run(tmp_path, small_coco):
-    common = ['--work-dir', tmp_path, '--cfg-options', *demo_data_options(small_coco),
-              'train_dataloader.batch_size=4', 'val_dataloader.batch_size=4', 'test_dataloader.batch_size=4',
-              'default_hooks.checkpoint.interval=1', 'default_hooks.checkpoint.max_keep_ckpts=5',
-              'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
-              'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
-              # 12 iterations from scratch leave every score under the default 0.05; keep them all so the
-              # evaluation has detections to score and reports its metrics.
-              'model.test_cfg.score_thr=0.0']
-    # The "interrupted" run stops after epoch 2 of 3.
-    run_tool('train.py', DEMO_CONFIG, *common, 'train_cfg.max_epochs=2', 'train_cfg.val_interval=10')
-    first = torch.load(tmp_path / 'epoch_2.pth', map_location='cpu')
-    assert first['meta']['epoch'] == 2 and first['meta']['iter'] == 8
-    proc = run_tool('train.py', DEMO_CONFIG, *common, 'train_cfg.max_epochs=3', 'train_cfg.val_interval=3',
-                    '--resume')
-    log = proc.stdout + proc.stderr
-    assert 'resumed epoch: 2, iter: 8' in log
-    resumed = torch.load(tmp_path / 'epoch_3.pth', map_location='cpu')
-    assert resumed['meta']['epoch'] == 3 and resumed['meta']['iter'] == 12
-    # The optimizer state went on from where it was, not from zero.
-    steps = [s['step'] for s in resumed['optimizer']['state'].values()]
-    assert steps and all(float(s) == 12 for s in steps)
-    assert 'coco/bbox_mAP' in log
-
-    # load_from + test.py on the mmengine checkpoint (the weights_only compat path), with --out.
-    out = tmp_path / 'preds.pkl'
-    proc = run_tool('test.py', DEMO_CONFIG, tmp_path / 'epoch_3.pth', '--work-dir', tmp_path / 'test', '--out', out,
-                    '--cfg-options', *demo_data_options(small_coco), 'test_dataloader.num_workers=0',
-                    'test_dataloader.persistent_workers=False', 'model.test_cfg.score_thr=0.0')
-    assert 'coco/bbox_mAP' in proc.stdout + proc.stderr
-    assert osp.getsize(out) > 0
+def test_missing_pretrained_weights_is_one_clear_message(tmp_path, small_coco, capsys):
+    code, _, err = run_in_process(capsys, 'train', DEMO_CONFIG, '--work-dir', tmp_path, '--cfg-options',
+                                  *demo_data_options(small_coco), 'model.backbone.init_cfg.type=Pretrained',
+                                  'model.backbone.init_cfg.checkpoint=pretrained/missing.pth')
+    assert code == 2 and 'Traceback' not in err
+    assert 'pretrained weights not found: pretrained/missing.pth' in err
+    assert 'model.backbone.init_cfg=None' in err
 
 
 def test_sync_bn_runs_as_plain_bn_in_one_process(capsys):
