@@ -1,10 +1,12 @@
 """FLOP counting (attention included) and the analysis tools: tools/get_flops.py, tools/benchmark.py."""
 import json
+import os.path as osp
 
 import torch
 import torch.nn.functional as F
 
-from tests.helpers import run_tool
+from tests.conftest import ROOT
+from tests.helpers import run_in_process, run_tool
 from vdense.analysis import count_flops
 
 
@@ -26,10 +28,10 @@ def test_scalable_vit_s_flops_match_the_fvcore_count_of_the_authors_model():
     assert abs(flops / 1e9 - 4.29) < 0.02, flops
 
 
-def test_get_flops_reports_model_and_backbone(tmp_path):
-    proc = run_tool('get_flops.py', 'configs/imagenet_swin_t.py', '--markdown')
-    row = [line for line in proc.stdout.splitlines() if line.startswith('| imagenet_swin_t.py')]
-    assert row, proc.stdout
+def test_get_flops_reports_model_and_backbone(tmp_path, capsys):
+    code, out, err = run_in_process(capsys, 'get_flops', osp.join(ROOT, 'configs', 'imagenet_swin_t.py'), '--markdown')
+    row = [line for line in out.splitlines() if line.startswith('| imagenet_swin_t.py')]
+    assert code == 0 and row, out + err[-3000:]
     cells = [c.strip() for c in row[0].strip('|').split('|')]
     params, gflops = float(cells[2]), float(cells[3])
     assert abs(params - 28.29) < 0.01  # Swin-T classifier: the official 28.3 M
@@ -62,7 +64,7 @@ def test_benchmark_compares_with_the_references_and_reports_flop_rates_and_memor
         assert any(line.startswith(f'| {name} | {row["size"]} |') for line in tables.splitlines()), (row, tables)
 
 
-def test_benchmark_times_under_autocast_and_names_a_missing_gpu(tmp_path):
+def test_benchmark_times_under_autocast_and_names_a_missing_gpu(tmp_path, capsys):
     out = tmp_path / 'bench.json'
     run_tool('benchmark.py', '--backbones', 'mvitv2_t', '--sizes', '64x64x1', '--repeat', '1', '--modes', 'forward',
              '--amp', 'bf16', '--json', out)
@@ -73,5 +75,5 @@ def test_benchmark_times_under_autocast_and_names_a_missing_gpu(tmp_path):
     # outputs are still compared in fp32: the same function, not bf16 noise
     assert all(r['max_diff'] < 1e-4 for r in timed if r['max_diff'] is not None)
     if not torch.cuda.is_available():
-        proc = run_tool('benchmark.py', '--device', 'cuda', check=False)
-        assert proc.returncode != 0 and 'sees no CUDA device' in proc.stderr
+        code, _, err = run_in_process(capsys, 'benchmark', '--device', 'cuda')
+        assert code != 0 and 'sees no CUDA device' in err

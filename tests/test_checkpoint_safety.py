@@ -117,13 +117,13 @@ def test_code_in_the_pickle_never_runs(entry, trained, small_coco, tmp_path, cap
     assert 'weights_only=False' not in line  # never advise turning the safety off
 
 
-def test_code_in_the_pickle_never_runs_on_resume(trained, small_coco, tmp_path):
+def test_code_in_the_pickle_never_runs_on_resume(trained, small_coco, tmp_path, capsys):
     marker = tmp_path / 'ran.txt'
     evil = with_code_in_pickle(trained[1], tmp_path / 'evil.pth', marker)
-    proc = run_tool('train.py', DEMO_CONFIG, '--work-dir', tmp_path / 'w', '--resume', evil, '--cfg-options',
-                    *demo_data_options(small_coco), *QUICK, 'train_cfg.max_epochs=2', check=False)
+    code, _, err = run_in_process(capsys, 'train', DEMO_CONFIG, '--work-dir', tmp_path / 'w', '--resume', evil,
+                                  '--cfg-options', *demo_data_options(small_coco), *QUICK, 'train_cfg.max_epochs=2')
     assert not marker.exists()
-    assert_one_line_error(proc.returncode, proc.stderr, 'does not run code')
+    assert_one_line_error(code, err, 'does not run code')
 
 
 # ---- code in the metadata: the entry points work and the text is never run ---------------------------------------
@@ -138,16 +138,18 @@ def test_code_in_the_metadata_never_runs(entry, trained, small_coco, tmp_path, c
     assert code == 0, err[-2000:]
 
 
-def test_code_in_the_metadata_never_runs_on_resume(trained, small_coco, tmp_path):
+def test_code_in_the_metadata_never_runs_on_resume(trained, small_coco, tmp_path, capsys):
     import shutil
     marker = tmp_path / 'ran.txt'
     work = tmp_path / 'w'
     shutil.copytree(trained[0], work)
     with_code_in_metadata(work / 'epoch_1.pth', work / 'epoch_1.pth', marker)
-    proc = run_tool('train.py', DEMO_CONFIG, '--work-dir', work, '--resume', work / 'epoch_1.pth', '--cfg-options',
-                    *demo_data_options(small_coco), *QUICK, 'train_cfg.max_epochs=2', 'train_cfg.val_interval=10')
+    code, out, err = run_in_process(capsys, 'train', DEMO_CONFIG, '--work-dir', work, '--resume', work / 'epoch_1.pth',
+                                    '--cfg-options', *demo_data_options(small_coco), *QUICK, 'train_cfg.max_epochs=2',
+                                    'train_cfg.val_interval=10')
     assert not marker.exists(), 'mmengine ran meta["config"] while resuming'
-    assert 'resumed epoch: 1' in proc.stdout + proc.stderr
+    assert code == 0, err[-2000:]
+    assert 'resumed epoch: 1' in out + err + '\n'.join(p.read_text() for p in work.glob('*/*.log'))
     assert (work / 'epoch_2.pth').is_file()
 
 

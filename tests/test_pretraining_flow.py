@@ -31,11 +31,14 @@ def test_classifier_backbone_starts_a_detector(tmp_path, trained_demos):
     assert 'all keys matched' in proc.stdout
     exported, = glob.glob(str(tmp_path / 'backbone-*.pth'))
 
-    # 3. One epoch of the demo RetinaNet from the exported backbone, against the first epoch of the same demo from
-    #    scratch (test_e2e_demo.py's run: same seed, data and schedule; the schedule does not depend on max_epochs).
+    # 3. The demo RetinaNet from the exported backbone for one epoch over 600 of the 1000 training images (150
+    #    steps), against the same steps of the demo from scratch (test_e2e_demo.py's run: same seed and schedule;
+    #    in the first epoch the schedule depends neither on max_epochs nor on the epoch's length). Measured: the
+    #    mean smoothed loss over steps 10-100 was 1.31 pretrained vs 1.40 from scratch, and 1.41 from scratch on a
+    #    400-image subset (the subset alone moves it by ~0.01); at step 150 0.88 vs 1.11, at 250 0.58 vs 1.00.
     work_dir = tmp_path / 'pretrained'
     run_tool('train.py', DEMO_CONFIG, '--work-dir', work_dir, '--cfg-options', 'train_cfg.max_epochs=1',
-             'train_cfg.val_interval=1', *scratch_run.options, 'model.backbone.init_cfg.type=Pretrained',
+             *scratch_run.options, 'train_dataloader.dataset.indices=600', 'model.backbone.init_cfg.type=Pretrained',
              f'model.backbone.init_cfg.checkpoint={exported}', timeout=1200)
     log = open(glob.glob(osp.join(str(work_dir), '*', '*.log'))[0]).read()
 
@@ -47,7 +50,7 @@ def test_classifier_backbone_starts_a_detector(tmp_path, trained_demos):
     assert 'unexpected' not in loaded.group(3) and 'mismatch' not in loaded.group(3)
     assert int(loaded.group(2)) - int(loaded.group(1)) == len(missing) == 6
     pretrained_losses, scratch_losses = _training_losses(work_dir), _training_losses(scratch_run.work_dir)
-    assert len(pretrained_losses) >= 4, f'too few logged losses in {work_dir}'
+    assert len(pretrained_losses) == 15, f'150 steps logged every 10 expected in {work_dir}'
     assert set(pretrained_losses) <= set(scratch_losses), 'the two runs logged different steps'
     pretrained = statistics.mean(pretrained_losses.values())
     scratch = statistics.mean(scratch_losses[step] for step in pretrained_losses)
