@@ -197,6 +197,17 @@ def test_a_missing_data_set_names_the_configs_paths_and_the_working_directory(ca
     assert 'COCO 2017' not in err and 'cocodataset.org' not in err
 
 
+def test_the_last_metrics_line_shows_every_number_the_stack_reports():
+    import numpy as np
+
+    from vdense.engine.cli import metrics_line
+    # mmseg: numpy float32; mmpretrain: Python floats and 0-d tensors; per-class arrays stay in the log
+    line = metrics_line({'aAcc': np.float32(97.42), 'mIoU': np.float32(63.31), 'accuracy/top1': torch.tensor(88.),
+                         'iters': 3, 'per_class': np.zeros(4), 'coco/bbox_mAP': 0.795})
+    assert line == 'aAcc 97.4200, mIoU 63.3100, accuracy/top1 88.0000, iters 3, coco/bbox_mAP 0.7950'
+    assert metrics_line({}) == 'no metrics'
+
+
 def test_make_demo_does_not_print_a_placeholder():
     proc = subprocess.run(['make', '-n', 'demo'], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
@@ -219,10 +230,11 @@ def test_console_shows_progress_and_ends_with_the_metric_and_real_paths(trained_
     assert 'Config:' in log and 'paramwise_options' in log and 'Hooks will be executed' in log  # kept in the file
     assert last[2] == f'vdense: last checkpoint {demo.checkpoint}'
 
-    test_last = demo.test_log.strip().splitlines()[-3:]
-    assert 'coco/bbox_mAP' in test_last[0] and test_last[1].startswith('vdense: log in ')
-    assert test_last[2].startswith('vdense: drawings in ')
-    drawings = test_last[2].split('vdense: drawings in ', 1)[1]
+    test_last = demo.test_log.strip().splitlines()[-4:]  # the demos' test.py runs also dump --out
+    assert 'coco/bbox_mAP' in test_last[0] and test_last[2].startswith('vdense: log in ')
+    assert test_last[1] == f'vdense: predictions in {demo.work_dir / "predictions.pkl"}'
+    assert test_last[3].startswith('vdense: drawings in ')
+    drawings = test_last[3].split('vdense: drawings in ', 1)[1]
     assert '<timestamp>' not in drawings and osp.dirname(osp.dirname(drawings)) == str(demo.work_dir)
     assert len(os.listdir(drawings)) > 0
 

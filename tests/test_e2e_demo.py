@@ -64,6 +64,10 @@ def _demo_learns(task, family, demo_root, work_dir):
 def test_demo_learns(trained_demos, task):
     demo = trained_demos.get(task)  # trained and tested as `make demo` does, once per session
     _check_demo(task, demo.config, demo.test_log, demo.work_dir)
+    # The metrics test.py printed last, as the log has them (mmseg's numpy scalars used to print 'no metrics').
+    summary, = [line for line in demo.test_log.splitlines() if line.startswith(f'vdense: {demo.checkpoint}: ')]
+    for name in DEMOS[task][1]:
+        assert f'{name} {_metric(demo.test_log, name):.4f}' in summary, summary
     # test.py --out (one process): every val image's prediction exactly once, where the last line says.
     out = demo.work_dir / 'predictions.pkl'
     assert f'vdense: predictions in {out}' in demo.test_log

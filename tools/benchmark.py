@@ -159,6 +159,8 @@ def _timm_swin_t(h, w):
     if h % 32 or w % 32:
         raise ValueError('timm floors odd sizes in its patch embedding where mmdet/vdense pad: compared at '
                          'multiples of 32 only')
+    if min(h, w) < 32 * 7:
+        raise ValueError('timm shrinks its 7x7 windows to stage maps under 7x7: another model below 224x224')
     ref = references.timm_swin_t(img_size=(h, w), features_only=True, out_indices=(0, 1, 2, 3)).eval()
     ours = Swin('t', drop_path_rate=0.).eval()
     ours.load_state_dict(convert_swin({k.replace('layers_', 'layers.'): v for k, v in ref.state_dict().items()}),

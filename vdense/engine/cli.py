@@ -393,10 +393,11 @@ def metrics_line(metrics: dict) -> str:
     """``coco/bbox_mAP 0.612, coco/bbox_mAP_50 0.874, ...`` (the headline metrics a person reads)."""
     shown = []
     for key, value in (metrics or {}).items():
-        if isinstance(value, float):
-            shown.append(f'{key} {value:.4f}')
-        elif isinstance(value, int):
-            shown.append(f'{key} {value}')
+        if getattr(value, 'ndim', None) == 0:  # mmseg reports numpy float32 scalars, some metrics 0-d tensors
+            value = value.item()
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue  # per-class tables and the like: in the log
+        shown.append(f'{key} {value}' if isinstance(value, int) else f'{key} {value:.4f}')
     return ', '.join(shown) or 'no metrics'
 
 
