@@ -1,8 +1,10 @@
 """tools/train.py and tools/test.py as a user runs them: clear failures, SyncBN in one process, scope from the config
 (resume: test_resume_and_data.py, test_distributed.py)."""
+import os.path as osp
 
 import pytest
 
+from tests.conftest import ROOT
 from tests.helpers import DEMO_CONFIG, demo_data_options, run_in_process, run_tool
 from vdense.data.demo_shapes import make_demo_coco
 
@@ -16,7 +18,8 @@ def small_coco(tmp_path_factory):
 # The one-line errors run train.py's main() in this process (the stack imported once), as test_cli.py's do; its
 # test_resuming_another_tasks_checkpoint_is_one_line runs the command line as a process of its own.
 def test_missing_coco_is_one_clear_message(tmp_path, capsys):
-    code, _, err = run_in_process(capsys, 'train', 'configs/retinanet_scalablevit_s.py', '--work-dir', tmp_path,
+    config = osp.join(ROOT, 'configs', 'retinanet_scalablevit_s.py')
+    code, _, err = run_in_process(capsys, 'train', config, '--work-dir', tmp_path,
                                   '--cfg-options', f'train_dataloader.dataset.data_root={tmp_path}/nowhere/')
     assert code == 2
     assert 'Traceback' not in err
